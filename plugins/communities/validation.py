@@ -1,0 +1,538 @@
+"""Validate: the schema and the rules beyond it -> Problems with file, line and column.
+
+Rules run on plain data and report a `Finding` at a path inside the record; a
+file's positions are looked up only when it has findings (see records.locate).
+One problem per field: the project's own rules speak first, with a message
+written for the person who made the mistake; the schema fills in the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import yaml
+
+from . import records
+from .problems import ERROR, WARNING, Problem
+from .records import RawRecord, Trap
+
+Path_ = tuple[str | int, ...]
+
+SINGLE_LINE_FIELDS = {"name", "place", "region", "title", "unit", "sector", "postcode", "members", "meets"}
+# Bidirectional overrides/isolates and invisible characters: names that display differently from what they say.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$|^xn--")
+NEAR_DUPLICATE_KM = 5.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: Path_
+    message: str
+    hint: str = ""
+    rule: str = ""
+    level: str = ERROR
+    at_key: bool = False
+    quote_hint: bool = False
+
+
+@dataclass
+class Context:
+    """What every rule may consult: the schema, the tag vocabulary and today's date."""
+
+    schema: dict[str, Any]
+    tags: dict[str, dict[str, str]]
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @cached_property
+    def validator(self) -> jsonschema.protocols.Validator:
+        cls = jsonschema.validators.validator_for(self.schema)
+        return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+
+    @classmethod
+    def from_files(cls, schema_path: str | Path, tags_path: str | Path, today: dt.date | None = None) -> tuple[Context, list[Problem]]:
+        schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+        tags, problems = records.load_tags(tags_path)
+        return cls(schema, tags, today or dt.date.today()), problems
+
+
+@dataclass
+class Report:
+    """The outcome of validating a set of files."""
+
+    records: list[RawRecord]
+    problems: list[Problem]
+    files: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+    def valid_records(self) -> list[RawRecord]:
+        bad = {p.path for p in self.problems if p.is_error}
+        return [r for r in self.records if r.path not in bad]
+
+
+# --- paths and schema lookups ----------------------------------------------------------
+
+def dotted(where: Path_) -> str:
+    out = ""
+    for step in where:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _subschema(schema: dict[str, Any], where: Path_) -> dict[str, Any]:
+    node = schema
+    for step in where:
+        if isinstance(step, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(step, {})
+    return node
+
+
+def _example(schema: dict[str, Any], where: Path_) -> str:
+    examples = _subschema(schema, where).get("examples") or []
+    if not examples:
+        return ""
+    value = examples[0]
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1000).strip()
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (the value is empty)"
+    if isinstance(value, bool):
+        return f"the yes/no value {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {_short(value)!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a group of fields"
+    return type(value).__name__
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list (lines starting with '- ')",
+    "object": "a group of indented fields",
+}
+
+
+# --- the schema, translated ------------------------------------------------------------
+
+def schema_findings(data: dict[str, Any], ctx: Context) -> Iterator[Finding]:
+    for err in ctx.validator.iter_errors(data):
+        yield from _translate(err, ctx.schema)
+
+
+def _translate(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Iterator[Finding]:
+    where: Path_ = tuple(err.absolute_path)
+    kind, expected, value = err.validator, err.validator_value, err.instance
+    if kind == "required":
+        for name in expected:
+            if isinstance(value, dict) and name not in value:
+                example = _example(schema, where + (name,))
+                hint = f"Add a line such as  {name}: {example}" if example else f"Add {name}."
+                if name == "location":
+                    hint = "A place community needs a location: place, region and country (e.g. GB). " + hint
+                yield Finding(where + (name,), "is required but missing", hint, "required")
+        return
+    if kind == "additionalProperties":
+        allowed = sorted(_subschema(schema, where).get("properties", {}))
+        for name in sorted(set(value) - set(allowed)):
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            hint = f"Did you mean {close[0]!r}?" if close else f"Remove it. Fields allowed here: {', '.join(allowed)}."
+            yield Finding(where + (name,), f"unknown field {name!r}", hint, "unknown-field", at_key=True)
+        return
+    if kind == "type":
+        words = _TYPE_WORDS.get(expected, str(expected))
+        quote = expected == "string" and isinstance(value, (int, float, bool))
+        hint = "Put the value in quotes so it stays as written." if quote else f"Write {words} here."
+        if value is None:
+            yield Finding(where, f"is empty; it must be {words}", "Fill it in, or delete the line.", "type")
+            return
+        yield Finding(where, f"must be {words}, got {_describe(value)}", hint, "type", quote_hint=quote)
+        return
+    if kind == "enum":
+        options = ", ".join(map(str, expected))
+        close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1, cutoff=0.5)
+        hint = f"Did you mean {close[0]!r}?" if close else f"Use one of: {options}."
+        yield Finding(where, f"must be one of {options}; got {_short(str(value))!r}", hint, "enum")
+        return
+    if kind in ("minLength", "maxLength"):
+        n = len(value)
+        if n == 0:
+            yield Finding(where, "is empty", "Fill it in, or delete the line.", "length")
+        elif kind == "minLength":
+            yield Finding(where, f"is too short ({n} characters; at least {expected})", "Say a little more.", "length")
+        else:
+            yield Finding(where, f"is {n} characters long; the limit is {expected}", f"Shorten it to {expected} characters or fewer.", "length")
+        return
+    if kind == "minItems":
+        hint = "Add at least one commitment with area, title, measure and status." if where[-1:] == ("commitments",) else "Add an item."
+        yield Finding(where, f"needs at least {expected} item{'s' if expected != 1 else ''}", hint, "items")
+        return
+    if kind == "maxItems":
+        yield Finding(where, f"has {len(value)} items; the limit is {expected}", "Keep the most important ones.", "items")
+        return
+    if kind == "uniqueItems":
+        yield Finding(where, "lists the same item more than once", "Remove the repeated item.", "items")
+        return
+    if kind in ("minimum", "maximum"):
+        sub = err.schema
+        lo, hi = sub.get("minimum"), sub.get("maximum")
+        bounds = f"between {lo} and {hi}" if lo is not None and hi is not None else (f"at least {lo}" if lo is not None else f"at most {hi}")
+        yield Finding(where, f"must be {bounds}, got {value}", _range_hint(where), "range")
+        return
+    if kind == "pattern":
+        yield _pattern_finding(where, str(value), expected)
+        return
+    if kind == "format":
+        yield _format_finding(where, str(value), expected)
+        return
+    if kind == "dependentRequired":
+        for name, needs in expected.items():
+            for other in needs:
+                if isinstance(value, dict) and name in value and other not in value:
+                    yield Finding(where + (name,), f"is given without {other}", f"Give both lat and lon, or neither.", "coordinates")
+        return
+    if kind in ("if", "then", "allOf", "anyOf", "oneOf"):
+        for sub in err.context or ():
+            yield from _translate(sub, schema)
+        return
+    yield Finding(where, err.message, "", kind)
+
+
+def _range_hint(where: Path_) -> str:
+    if where[-1:] == ("lat",):
+        return "Latitude is north-south, between -90 and 90 (the UK is about 50 to 61). Check lat and lon are not swapped."
+    if where[-1:] == ("lon",):
+        return "Longitude is east-west, between -180 and 180 (the UK is about -8 to 2)."
+    return "Check the number."
+
+
+def _pattern_finding(where: Path_, value: str, pattern: str) -> Finding:
+    name = next((s for s in reversed(where) if isinstance(s, str)), "")
+    if "[0-9]{4}-" in pattern:
+        suggestion = _suggest_date(value)
+        hint = f"Write it as {suggestion}." if suggestion else "Write the date as YYYY-MM-DD, e.g. 2025-03-14."
+        return Finding(where, f"must be a date written YYYY-MM-DD, got {_short(value)!r}", hint, "date")
+    if name == "country":
+        return Finding(where, f"must be a two-letter country code in capitals, got {_short(value)!r}",
+                       'Use the ISO 3166-1 code in quotes, e.g. country: "GB".', "country")
+    if "http" in pattern:
+        return _url_finding(where, value)
+    if isinstance(where[-1], int) and "tags" in where:
+        return Finding(where, f"tag {_short(value)!r} must be lowercase words joined by hyphens", "Use a tag from data/tags.yaml.", "tags")
+    return Finding(where, f"{_short(value)!r} is not in the expected form", "", "pattern")
+
+
+def _format_finding(where: Path_, value: str, fmt: str) -> Finding:
+    if fmt == "date":
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return _pattern_finding(where, value, "[0-9]{4}-")
+        return Finding(where, f"{value!r} is not a real date", "Check the day and month, written YYYY-MM-DD.", "date")
+    if fmt == "email":
+        return Finding(where, f"{_short(value)!r} is not an e-mail address", "Write it like name@example.org.", "email")
+    return _url_finding(where, value)
+
+
+def _url_finding(where: Path_, value: str) -> Finding:
+    allowed = "https:// or http:// (or mailto:)" if where == ("contact", "url") else "https:// or http://"
+    return Finding(where, f"must be a web address starting with {allowed}, got {_short(value)!r}",
+                   "Copy the address from your browser's address bar, e.g. https://example.org.", "url")
+
+
+def _suggest_date(value: str) -> str:
+    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value.strip())
+    if m:
+        try:
+            return dt.date(*map(int, m.groups())).isoformat()
+        except ValueError:
+            return ""
+    return ""
+
+
+# --- rules beyond the schema -----------------------------------------------------------
+
+def _walk(value: Any, where: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    yield where, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, where + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, where + (i,))
+
+
+def _trap_finding(where: Path_, value: Trap) -> Finding:
+    reads = value.reads_as
+    name = next((s for s in reversed(where) if isinstance(s, str)), "value")
+    if isinstance(reads, bool):
+        what = f"the yes/no value {str(reads).lower()}"
+        hint = f'If you mean the text, put it in quotes: {name}: "{value}". If you mean yes or no, write true or false.'
+    else:
+        what = f"the number {reads}"
+        hint = f'Put it in quotes so it stays as written: {name}: "{value}".'
+    return Finding(where, f"{str(value)!r} is read by YAML as {what}", hint, "yaml-1.1")
+
+
+def rule_findings(data: dict[str, Any], ctx: Context) -> Iterator[Finding]:
+    """Every rule the schema cannot say, over one record's data."""
+    for where, value in _walk(data):
+        if isinstance(value, Trap):
+            yield _trap_finding(where, value)
+        elif isinstance(value, str):
+            yield from _text_findings(where, value)
+    yield from _url_findings(data)
+    yield from _date_findings(data, ctx.today)
+    yield from _tag_findings(data, ctx.tags)
+
+
+def _text_findings(where: Path_, value: str) -> Iterator[Finding]:
+    name = next((s for s in reversed(where) if isinstance(s, str)), "")
+    if _BIDI.search(value):
+        yield Finding(where, "contains a hidden right-to-left or direction-changing character",
+                      "Retype the text; invisible direction marks can make it display differently from what it says.", "hidden-characters")
+    elif _CONTROL.search(value):
+        yield Finding(where, "contains a control character", "Retype the text without pasting from another program.", "hidden-characters")
+    elif name in SINGLE_LINE_FIELDS and _INVISIBLE.search(value):
+        yield Finding(where, "contains an invisible (zero-width) character",
+                      "Retype the text; invisible characters make names look alike that are not.", "hidden-characters")
+    elif name in SINGLE_LINE_FIELDS and "\n" in value.strip():
+        yield Finding(where, "must be on one line", "Join the lines into one.", "one-line")
+
+
+def _url_findings(data: dict[str, Any]) -> Iterator[Finding]:
+    urls: list[tuple[Path_, Any, bool]] = [(("website",), data.get("website"), False)]
+    contact = data.get("contact")
+    if isinstance(contact, dict):
+        urls.append((("contact", "url"), contact.get("url"), True))
+        email = contact.get("email")
+        if isinstance(email, str) and not _EMAIL.match(email.strip()):
+            yield Finding(("contact", "email"), f"{_short(email)!r} is not an e-mail address",
+                          "Write it like hello@example.org, with no spaces or mailto:.", "email")
+    for listname in ("cooperatives", "partners"):
+        items = data.get(listname)
+        if isinstance(items, list):
+            urls.extend(((listname, i, "url"), item.get("url"), False) for i, item in enumerate(items) if isinstance(item, dict))
+    for where, url, mailto_ok in urls:
+        if isinstance(url, str) and not isinstance(url, Trap) and not _url_ok(url, mailto_ok):
+            yield _url_finding(where, url)
+
+
+def _url_ok(url: str, mailto_ok: bool) -> bool:
+    if url != url.strip() or any(c.isspace() for c in url) or _CONTROL.search(url):
+        return False
+    if mailto_ok and url.startswith("mailto:"):
+        return bool(_EMAIL.match(url[len("mailto:"):].split("?", 1)[0]))
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and "@" not in parts.netloc and bool(_HOST.match(host))
+
+
+def _dates(data: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
+    yield ("joined",), data.get("joined")
+    yield ("last_reviewed",), data.get("last_reviewed")
+    for ci, commitment in enumerate(data.get("commitments") or []):
+        if isinstance(commitment, dict) and isinstance(commitment.get("reviews"), list):
+            for ri, review in enumerate(commitment["reviews"]):
+                if isinstance(review, dict):
+                    yield ("commitments", ci, "reviews", ri, "date"), review.get("date")
+
+
+def _date_findings(data: dict[str, Any], today: dt.date) -> Iterator[Finding]:
+    seen: dict[Path_, dt.date] = {}
+    for where, value in _dates(data):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            continue  # the schema's pattern explains the form
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            yield Finding(where, f"{value!r} is not a real date", "Check the day and the month (YYYY-MM-DD).", "date")
+            continue
+        if day > today:
+            yield Finding(where, f"{value} is in the future", "Use the date it happened, not a planned date.", "date")
+            continue
+        seen[where] = day
+    joined = seen.get(("joined",))
+    reviewed = seen.get(("last_reviewed",))
+    review_days = [d for w, d in seen.items() if len(w) == 5]
+    if joined and reviewed and reviewed < joined:
+        yield Finding(("last_reviewed",), "is before the date the community joined", "Check both dates.", "date", WARNING)
+    if review_days and (not reviewed or reviewed < max(review_days)):
+        latest = max(review_days).isoformat()
+        yield Finding(("last_reviewed",), f"is older than your latest commitment review ({latest})",
+                      f"Set last_reviewed: {latest}", "review-date", WARNING)
+
+
+def _tag_findings(data: dict[str, Any], vocabulary: dict[str, dict[str, str]]) -> Iterator[Finding]:
+    tags = data.get("tags")
+    if not isinstance(tags, list) or not vocabulary:
+        return
+    labels = {v["label"].casefold(): k for k, v in vocabulary.items()}
+    for i, tag in enumerate(tags):
+        if not isinstance(tag, str) or isinstance(tag, Trap) or tag in vocabulary:
+            continue
+        guess = labels.get(tag.casefold()) or next(iter(difflib.get_close_matches(tag.lower(), list(vocabulary), n=1, cutoff=0.5)), "")
+        hint = f"Did you mean {guess!r}?" if guess else "Use a tag from data/tags.yaml, or propose a new one there in the same pull request."
+        yield Finding(("tags", i), f"unknown tag {_short(tag)!r}", hint, "tags")
+
+
+# --- one record, then many --------------------------------------------------------------
+
+def findings_for(data: dict[str, Any], ctx: Context) -> list[Finding]:
+    """Rules first, then the schema, keeping one finding per field."""
+    out: list[Finding] = []
+    taken: set[Path_] = set()
+    for finding in (*rule_findings(data, ctx), *schema_findings(data, ctx)):
+        if finding.where in taken:
+            continue
+        taken.add(finding.where)
+        out.append(finding)
+    return out
+
+
+def to_problems(record: RawRecord, findings: Iterable[Finding]) -> list[Problem]:
+    out = []
+    for f in findings:
+        (line, col), raw = records.locate(record.text, f.where, key=f.at_key)
+        hint = f.hint
+        if f.quote_hint and raw is not None:
+            name = next((s for s in reversed(f.where) if isinstance(s, str)), "value")
+            hint = f'Put it in quotes so it stays as written: {name}: "{raw}"'
+        out.append(Problem(record.path, line, col, dotted(f.where), f.message, hint, f.level, f.rule))
+    return out
+
+
+def check_record(record: RawRecord, ctx: Context) -> list[Problem]:
+    findings = findings_for(record.data, ctx)
+    return to_problems(record, findings) if findings else []
+
+
+def _name_key(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).casefold()
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def _coords(data: dict[str, Any]) -> tuple[float, float] | None:
+    loc = data.get("location")
+    if not isinstance(loc, dict):
+        return None
+    lat, lon = loc.get("lat"), loc.get("lon")
+    if isinstance(lat, (int, float)) and isinstance(lon, (int, float)) and not isinstance(lat, bool) and not isinstance(lon, bool):
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return float(lat), float(lon)
+    return None
+
+
+def check_collection(recs: list[RawRecord]) -> list[Problem]:
+    """Rules across records: unique slugs and names, and likely duplicates nearby."""
+    problems: list[Problem] = []
+    by_slug: dict[str, RawRecord] = {}
+    by_name: dict[str, RawRecord] = {}
+    for rec in sorted(recs, key=lambda r: r.path):
+        if rec.slug in by_slug:
+            problems.append(Problem(rec.path, 1, 1, "", f"slug {rec.slug!r} is already used by {by_slug[rec.slug].path}",
+                                    "Rename this file to a slug of its own.", ERROR, "unique-slug"))
+        by_slug.setdefault(rec.slug, rec)
+        name = rec.data.get("name")
+        if isinstance(name, str) and _name_key(name):
+            key = _name_key(name)
+            if key in by_name:
+                (line, col), _ = records.locate(rec.text, ("name",))
+                problems.append(Problem(rec.path, line, col, "name", f"{name!r} is already the name of {by_name[key].path}",
+                                        "If this is the same community, update that file instead; otherwise choose a distinct name.",
+                                        ERROR, "unique-name"))
+            by_name.setdefault(key, rec)
+    problems.extend(_near_duplicates(recs))
+    return problems
+
+
+def _near_duplicates(recs: list[RawRecord]) -> list[Problem]:
+    # Bucket by a grid of ~5.5 km cells so the comparison stays linear at 10,000 records.
+    cells: dict[tuple[int, int], list[tuple[RawRecord, tuple[float, float], str]]] = defaultdict(list)
+    for rec in sorted(recs, key=lambda r: r.path):
+        point = _coords(rec.data)
+        name = rec.data.get("name")
+        if point and isinstance(name, str) and rec.data.get("kind") == "place":
+            cells[(int(point[0] // 0.05), int(point[1] // 0.08))].append((rec, point, _name_key(name)))
+    problems = []
+    for (cy, cx), members in sorted(cells.items()):
+        neighbours = [m for dy in (-1, 0, 1) for dx in (-1, 0, 1) for m in cells.get((cy + dy, cx + dx), [])]
+        for rec, point, key in members:
+            for other, opoint, okey in neighbours:
+                if other.path <= rec.path or key == okey:
+                    continue
+                matcher = difflib.SequenceMatcher(None, key, okey)
+                if matcher.real_quick_ratio() < 0.85 or matcher.quick_ratio() < 0.85 or matcher.ratio() < 0.85:
+                    continue
+                if _distance_km(point, opoint) <= NEAR_DUPLICATE_KM:
+                    (line, col), _ = records.locate(other.text, ("name",))
+                    problems.append(Problem(other.path, line, col, "name",
+                                            f"{other.data['name']!r} looks like {rec.data['name']!r} ({rec.path}), less than {NEAR_DUPLICATE_KM:g} km away",
+                                            "If they are the same community, merge the two files; if not, make the names easier to tell apart.",
+                                            WARNING, "near-duplicate"))
+    return problems
+
+
+def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = records.MAX_FILE_BYTES) -> Report:
+    """Read and check every file, collecting every problem; never stops at the first."""
+    loaded: list[RawRecord] = []
+    problems: list[Problem] = []
+    files = 0
+    for path in paths:
+        files += 1
+        rec, read_problems = records.read_record(path, max_bytes)
+        problems.extend(read_problems)
+        if rec is not None:
+            loaded.append(rec)
+            problems.extend(check_record(rec, ctx))
+    problems.extend(check_collection(loaded))
+    problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
+    return Report(loaded, problems, files)
