@@ -1,0 +1,15 @@
+"""Co-operative communities: a Pelican plugin. register() only wires signals.
+
+The imports live inside register() so that the command-line scripts, which
+import this package for its loader and validator, never load Pelican.
+"""
+
+
+def register() -> None:
+    from pelican import signals
+
+    from .environment import configure
+    from .generator import get_generators
+
+    signals.generator_init.connect(configure)
+    signals.get_generators.connect(get_generators)

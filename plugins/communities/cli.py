@@ -69,7 +69,9 @@ def guarded(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[s
         except KeyboardInterrupt:
             print("stopped.", file=sys.stderr)
             return 130
-        except Exception as exc:  # noqa: BLE001 - the edge: report, never a traceback
+        except Exception as exc:
+            if argv and "--debug" in argv:
+                raise
             print(
                 f"internal error: {type(exc).__name__}: {exc}\n"
                 "This is a bug in the tools, not in your file. Please open an issue and paste this message.",

@@ -224,7 +224,7 @@ def _translate(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Itera
         for name, needs in expected.items():
             for other in needs:
                 if isinstance(value, dict) and name in value and other not in value:
-                    yield Finding(where + (name,), f"is given without {other}", f"Give both lat and lon, or neither.", "coordinates")
+                    yield Finding(where + (name,), f"is given without {other}", "Give both lat and lon, or neither.", "coordinates")
         return
     if kind in ("if", "then", "allOf", "anyOf", "oneOf"):
         for sub in err.context or ():
@@ -412,7 +412,7 @@ def _tag_findings(data: dict[str, Any], vocabulary: dict[str, dict[str, str]]) -
     for i, tag in enumerate(tags):
         if not isinstance(tag, str) or isinstance(tag, Trap) or tag in vocabulary:
             continue
-        guess = labels.get(tag.casefold()) or next(iter(difflib.get_close_matches(tag.lower(), list(vocabulary), n=1, cutoff=0.5)), "")
+        guess = labels.get(tag.casefold()) or next(iter(difflib.get_close_matches(tag.lower(), list(vocabulary), n=1, cutoff=0.75)), "")
         hint = f"Did you mean {guess!r}?" if guess else "Use a tag from data/tags.yaml, or propose a new one there in the same pull request."
         yield Finding(("tags", i), f"unknown tag {_short(tag)!r}", hint, "tags")
 

@@ -1,0 +1,164 @@
+"""The site's indexes, built once from placed communities: tags, regions, commitments, stats.
+
+Templates only ever read these; they never group, count or sort themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .model import AREAS, STATUSES, Commitment, Community
+
+COUNTRY_NAMES = {"GB": "United Kingdom", "IE": "Ireland", "IM": "Isle of Man", "JE": "Jersey", "GG": "Guernsey"}
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "unnamed"
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    label: str
+    description: str
+    communities: tuple[Community, ...] = ()
+
+
+@dataclass(frozen=True)
+class Region:
+    slug: str
+    name: str
+    country: str
+    country_name: str
+    communities: tuple[Community, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommitmentEntry:
+    community: Community
+    commitment: Commitment
+    index: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Stats:
+    communities: int
+    places: int
+    interests: int
+    commitments: int
+    cooperatives: int
+    review_due: int
+    by_year: tuple[Bar, ...]
+    by_area_status: dict[str, tuple[Bar, ...]]
+    top_tags: tuple[Bar, ...]
+    top_regions: tuple[Bar, ...]
+
+
+@dataclass
+class Catalogue:
+    communities: list[Community]
+    tags: list[Tag]
+    regions: list[Region]
+    interest: list[Community]
+    commitments: dict[str, dict[str, list[CommitmentEntry]]]
+    stats: Stats
+    today: dt.date
+    review_months: int
+    review_due: set[str] = field(default_factory=set)
+    region_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def by_slug(self) -> dict[str, Community]:
+        return {c.slug: c for c in self.communities}
+
+    @property
+    def tag_by_slug(self) -> dict[str, Tag]:
+        return {t.slug: t for t in self.tags}
+
+
+def _sort_key(c: Community) -> tuple[str, str]:
+    return (unicodedata.normalize("NFKD", c.name).casefold(), c.slug)
+
+
+def build(communities: list[Community], vocabulary: dict[str, dict[str, str]], today: dt.date, review_months: int = 12) -> Catalogue:
+    ordered = sorted(communities, key=_sort_key)
+    due = {c.slug for c in ordered if c.review_due(today, review_months)}
+    tags = [
+        Tag(slug, entry["label"], entry.get("description", ""), tuple(c for c in ordered if slug in c.tags))
+        for slug, entry in sorted(vocabulary.items(), key=lambda kv: kv[1]["label"].casefold())
+    ]
+    regions, region_of = _regions(ordered)
+    commitments: dict[str, dict[str, list[CommitmentEntry]]] = {a: {s: [] for s in STATUSES} for a in AREAS}
+    for c in ordered:
+        for i, commitment in enumerate(c.commitments):
+            commitments[commitment.area][commitment.status].append(CommitmentEntry(c, commitment, i))
+    return Catalogue(
+        communities=ordered,
+        tags=tags,
+        regions=regions,
+        interest=[c for c in ordered if c.kind == "interest"],
+        commitments=commitments,
+        stats=_stats(ordered, tags, due, regions),
+        today=today,
+        review_months=review_months,
+        review_due=due,
+        region_of=region_of,
+    )
+
+
+def _regions(ordered: list[Community]) -> tuple[list[Region], dict[str, str]]:
+    groups: dict[tuple[str, str], list[Community]] = defaultdict(list)
+    for c in ordered:
+        if c.location:
+            groups[(c.location.country, c.location.region or c.location.place)].append(c)
+    regions = []
+    region_of = {}
+    used: set[str] = set()
+    for (country, name), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].casefold())):
+        slug = slugify(name)
+        if slug in used:
+            slug = f"{slug}-{country.lower()}"
+        used.add(slug)
+        regions.append(Region(slug, name, country, COUNTRY_NAMES.get(country, country), tuple(members)))
+        for c in members:
+            region_of[c.slug] = slug
+    return regions, region_of
+
+
+def _stats(ordered: list[Community], tags: list[Tag], due: set[str], regions: list[Region]) -> Stats:
+    years = Counter(c.joined[:4] for c in ordered if c.joined)
+    cumulative, total = [], 0
+    for year in sorted(years):
+        total += years[year]
+        cumulative.append(Bar(year, total))
+    by_area_status = {
+        area: tuple(Bar(status, sum(1 for c in ordered for k in c.commitments if k.area == area and k.status == status), status)
+                    for status in STATUSES)
+        for area in AREAS
+    }
+    top = sorted((t for t in tags if t.communities), key=lambda t: (-len(t.communities), t.label))[:10]
+    busiest = sorted(regions, key=lambda r: (-len(r.communities), r.name.casefold()))[:10]
+    return Stats(
+        communities=len(ordered),
+        places=sum(1 for c in ordered if c.kind == "place"),
+        interests=sum(1 for c in ordered if c.kind == "interest"),
+        commitments=sum(len(c.commitments) for c in ordered),
+        cooperatives=sum(len(c.cooperatives) for c in ordered),
+        review_due=len(due),
+        by_year=tuple(cumulative),
+        by_area_status=by_area_status,
+        top_tags=tuple(Bar(t.label, len(t.communities), t.slug) for t in top),
+        top_regions=tuple(Bar(r.name, len(r.communities), r.slug) for r in busiest),
+    )

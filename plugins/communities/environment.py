@@ -1,0 +1,63 @@
+"""The Jinja environment every generator renders with: gettext catalogs and a few filters.
+
+English is the source language; a Welsh site is `DEFAULT_LANG = "cy"` plus a
+compiled catalog at theme/translations/cy/LC_MESSAGES/messages.mo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel.dates import format_date
+from babel.support import NullTranslations, Translations
+
+from .records import load_tags
+from .rendering import json_for_html
+from .settings import project_path, resolve
+
+
+def translations_for(theme: str | Path, lang: str, domain: str = "messages") -> NullTranslations:
+    return Translations.load(str(Path(theme) / "translations"), [lang], domain)
+
+
+def tile_origin(url_template: str) -> str:
+    """The scheme and host of a tile URL template, for the Content-Security-Policy."""
+    if not url_template:
+        return ""
+    parts = urlsplit(url_template.replace("{s}", "a"))
+    host = parts.netloc
+    if "{s}." in url_template:
+        host = "*." + host.split(".", 1)[1]
+    return f"{parts.scheme}://{host}"
+
+
+def configure(generator: Any) -> None:
+    """generator_init receiver: gettext and filters on the generator's environment."""
+    env = getattr(generator, "env", None)
+    if env is None:
+        return
+    settings = generator.settings
+    lang = settings.get("DEFAULT_LANG", "en")
+    if "jinja2.ext.InternationalizationExtension" in env.extensions:
+        catalog = translations_for(settings["THEME"], lang, settings.get("I18N_GETTEXT_DOMAIN", "messages"))
+        env.install_gettext_translations(catalog, newstyle=True)
+    conf, _ = resolve(settings)
+    conf["PROJECT_ROOT"] = settings.get("PROJECT_ROOT") or str(Path(settings["PATH"]).parent)
+    tags, _ = load_tags(project_path(conf, "COMMUNITIES_TAGS"))
+    # Pelican's own article and page templates extend the same base, so they need these too.
+    env.globals.update(conf=conf, json_for_html=json_for_html, tag_labels={k: v["label"] for k, v in tags.items()})
+    env.filters["tile_origin"] = tile_origin
+    env.filters["long_date"] = lambda value: _long_date(value, lang)
+
+
+def _long_date(value: str | dt.date, lang: str) -> str:
+    if not value:
+        return ""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    try:
+        return format_date(day, format="long", locale=lang)
+    except (ValueError, LookupError):
+        return day.isoformat()

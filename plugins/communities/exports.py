@@ -1,0 +1,198 @@
+"""Open data: GeoJSON, CSV, JSON, JSON-LD and the Atom feed of new communities.
+
+Every export is built from `public_record`, so what is private (an unpublished
+postcode, exact coordinates) is removed in exactly one place.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .model import Community
+
+CSV_FIELDS = (
+    "slug", "name", "kind", "summary", "place", "region", "country", "lat", "lon", "tags", "website",
+    "email", "contact_url", "joined", "last_reviewed", "commitments", "commitments_achieved",
+    "cooperatives", "url",
+)
+
+
+def community_url(site_url: str, slug: str) -> str:
+    return f"{site_url}/communities/{slug}/"
+
+
+def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
+    """The record as published: postcode only when opted in, coordinates as placed (rounded)."""
+    data = copy.deepcopy({k: v for k, v in c.data.items()})
+    loc = data.get("location")
+    if loc is not None:
+        if not loc.get("publish_postcode"):
+            loc.pop("postcode", None)
+        loc.pop("publish_postcode", None)
+        loc.pop("lat", None)
+        loc.pop("lon", None)
+        if c.point:
+            loc["lat"], loc["lon"] = c.point.lat, c.point.lon
+    return {"slug": c.slug, "url": community_url(site_url, c.slug), **_plain(data)}
+
+
+def _plain(value: Any) -> Any:
+    """Loader types (Trap strings and the like) as plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+
+
+def geojson(communities: list[Community], site_url: str = "") -> dict[str, Any]:
+    """RFC 7946: one Point feature per community that has a place on the map."""
+    features = []
+    for c in communities:
+        if not c.point:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": c.slug,
+                "geometry": {"type": "Point", "coordinates": [c.point.lon, c.point.lat]},
+                "properties": {
+                    "slug": c.slug,
+                    "name": c.name,
+                    "kind": c.kind,
+                    "summary": c.summary,
+                    "place": c.location.place if c.location else "",
+                    "region": c.region,
+                    "country": c.country,
+                    "tags": list(c.tags),
+                    "areas": list(c.areas),
+                    "url": community_url(site_url, c.slug),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def csv_text(communities: list[Community], site_url: str = "") -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for c in communities:
+        loc = c.location
+        writer.writerow(
+            {
+                "slug": c.slug,
+                "name": _csv_safe(c.name),
+                "kind": c.kind,
+                "summary": _csv_safe(c.summary),
+                "place": _csv_safe(loc.place) if loc else "",
+                "region": _csv_safe(loc.region) if loc else "",
+                "country": loc.country if loc else "",
+                "lat": c.point.lat if c.point else "",
+                "lon": c.point.lon if c.point else "",
+                "tags": ";".join(c.tags),
+                "website": _csv_safe(c.website),
+                "email": _csv_safe(c.email),
+                "contact_url": _csv_safe(c.contact_url),
+                "joined": c.joined,
+                "last_reviewed": c.last_reviewed,
+                "commitments": len(c.commitments),
+                "commitments_achieved": sum(1 for k in c.commitments if k.status == "achieved"),
+                "cooperatives": len(c.cooperatives),
+                "url": community_url(site_url, c.slug),
+            }
+        )
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """Stop spreadsheet programs running a cell as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def json_ld(c: Community, site_url: str = "") -> dict[str, Any]:
+    """schema.org Organization with its Place, for search engines and other sites."""
+    org: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Organization",
+        "@id": community_url(site_url, c.slug),
+        "name": c.name,
+        "description": c.summary,
+        "url": c.website or community_url(site_url, c.slug),
+        "keywords": ", ".join(c.tags),
+    }
+    if c.email:
+        org["email"] = c.email
+    if c.joined:
+        org["foundingDate"] = c.joined
+    if c.location:
+        place: dict[str, Any] = {
+            "@type": "Place",
+            "name": c.location.place,
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": c.location.place,
+                "addressRegion": c.location.region,
+                "addressCountry": c.location.country,
+            },
+        }
+        if c.location.publish_postcode and c.location.postcode:
+            place["address"]["postalCode"] = c.location.postcode
+        if c.point:
+            place["geo"] = {"@type": "GeoCoordinates", "latitude": c.point.lat, "longitude": c.point.lon}
+        org["location"] = place
+    if c.cooperatives:
+        org["member"] = [{"@type": "Organization", "name": k.name, **({"url": k.url} if k.url else {})} for k in c.cooperatives]
+    return org
+
+
+def atom_feed(communities: list[Community], site_url: str, site_name: str, title: str, limit: int = 50) -> str:
+    """Newest communities first, dated by `joined`, byte-stable for the same data."""
+    dated = sorted((c for c in communities if c.joined), key=lambda c: (c.joined, c.slug), reverse=True)[:limit]
+    updated = (dated[0].joined if dated else "1970-01-01") + "T00:00:00Z"
+    feed_id = f"{site_url}/feeds/communities.atom.xml"
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<title>{escape(title)}</title>",
+        f'<link href="{escape(site_url)}/communities/" rel="alternate"/>',
+        f'<link href="{escape(feed_id)}" rel="self"/>',
+        f"<id>{escape(feed_id or 'urn:cooperative-communities:feed')}</id>",
+        f"<updated>{updated}</updated>",
+        f"<author><name>{escape(site_name)}</name></author>",
+    ]
+    for c in dated:
+        url = community_url(site_url, c.slug)
+        parts += [
+            "<entry>",
+            f"<title>{escape(c.name)}</title>",
+            f'<link href="{escape(url)}" rel="alternate"/>',
+            f"<id>{escape(url if site_url else 'urn:cooperative-communities:' + c.slug)}</id>",
+            f"<updated>{c.joined}T00:00:00Z</updated>",
+            f"<published>{c.joined}T00:00:00Z</published>",
+            f'<summary type="text">{escape(c.summary)}</summary>',
+            *(f'<category term="{escape(t)}"/>' for t in c.tags),
+            "</entry>",
+        ]
+    parts.append("</feed>")
+    return "\n".join(parts) + "\n"
+
+
+def sitemap(urls: list[str], lastmod: dt.date | None = None) -> str:
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for url in sorted(set(urls)):
+        lines.append(f"<url><loc>{escape(url)}</loc></url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"

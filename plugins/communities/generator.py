@@ -1,0 +1,241 @@
+"""Render: a Pelican Generator that writes every community, tag, region and index page.
+
+Phase one (`generate_context`) loads, validates and places every record and
+builds the catalogue, so the context is complete before anything is written.
+Phase two (`generate_output`) renders. Community pages skip Pelican's
+per-article pipeline: each is rendered straight from its template, and a page
+whose inputs (record digest, template and settings fingerprints) are unchanged
+since the last build is not rendered again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pelican.generators import Generator
+
+from . import catalogue as catalogue_mod
+from . import charts, exports, pipeline, rendering, settings
+from .model import AREAS, STATUSES, Community
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    save_as: str
+    template: str
+    context: dict[str, Any]
+
+
+class Output:
+    """Writes pages under the output folder and remembers what it wrote."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: list[str] = []
+
+    def write(self, save_as: str, text: str | bytes) -> None:
+        target = self.root / save_as
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        target.write_bytes(data)
+        self.written.append(save_as)
+
+
+def _fingerprint(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, sort_keys=True, default=str).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _tree_fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+class CommunitiesGenerator(Generator):
+    """Pelican generator for the directory, the map pages and the open data."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conf, unknown = settings.resolve(self.settings)
+        self.conf["PROJECT_ROOT"] = self.settings.get("PROJECT_ROOT") or str(Path(self.settings["PATH"]).parent)
+        for warning in unknown:
+            log.warning(warning)
+        self.site_url = self.settings.get("SITEURL", "")
+        self.loaded: pipeline.Loaded | None = None
+        self.catalogue: catalogue_mod.Catalogue | None = None
+        self.output: Output | None = None
+
+    # --- phase one ----------------------------------------------------------------
+    def generate_context(self) -> None:
+        loaded = pipeline.load(self.conf, online=self.conf["COMMUNITIES_GEOCODE_ONLINE"])
+        self.loaded = loaded
+        if not loaded.ok:
+            raise pipeline.BuildFailed(loaded.problems, loaded.files)
+        for problem in loaded.problems:
+            log.warning("%s:%s:%s: %s: %s", problem.path, problem.line, problem.col, problem.field, problem.message)
+        self.catalogue = catalogue_mod.build(loaded.communities, loaded.vocabulary, loaded.today, self.conf["COMMUNITIES_REVIEW_MONTHS"])
+        self.context["communities_catalogue"] = self.catalogue
+        self.context["COMMUNITY_COUNT"] = len(self.catalogue.communities)
+
+    # --- phase two ----------------------------------------------------------------
+    def generate_output(self, writer: Any) -> None:
+        assert self.catalogue is not None and self.loaded is not None
+        cat = self.catalogue
+        out = Output(Path(self.output_path))
+        self.output = out
+        cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
+        md = rendering.MarkdownCache(cache_dir / "markdown.json")
+        base = self._base_context()
+        self._write_community_pages(out, md, base, cache_dir)
+        for spec in self._collection_pages(md):
+            out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
+        self._write_data(out)
+        md.save()
+        self._check_nothing_lost(out)
+
+    def _base_context(self) -> dict[str, Any]:
+        cat = self.catalogue
+        assert cat is not None
+        return {
+            **self.context,
+            "catalogue": cat,
+            "stats": cat.stats,
+            "today": cat.today,
+            "AREAS": AREAS,
+            "STATUSES": STATUSES,
+            "conf": self.conf,
+            "tag_labels": {t.slug: t.label for t in cat.tags},
+            "json_for_html": rendering.json_for_html,
+            "output_file": "",
+        }
+
+    # community pages: the lean, cached path
+    def _page_context(self, c: Community, md: rendering.MarkdownCache) -> dict[str, Any]:
+        cat = self.catalogue
+        assert cat is not None
+        repo = self.conf["COMMUNITIES_REPO_URL"].rstrip("/")
+        branch = self.conf["COMMUNITIES_REPO_BRANCH"]
+        rel = f"data/communities/{c.slug}.yaml"
+        return {
+            "community": c,
+            "description_html": md.render(c.description),
+            "commitment_html": [md.render(k.description) for k in c.commitments],
+            "json_ld": rendering.json_for_html(exports.json_ld(c, self.site_url)),
+            "edit_url": f"{repo}/edit/{branch}/{rel}",
+            "source_url": f"{repo}/blob/{branch}/{rel}",
+            "email": rendering.obfuscate_email(c.email) if c.email else None,
+            "review_due": c.slug in cat.review_due,
+            "region_slug": cat.region_of.get(c.slug, ""),
+            "page_title": c.name,
+            "output_file": f"communities/{c.slug}/index.html",
+        }
+
+    def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any], cache_dir: Path) -> None:
+        cat = self.catalogue
+        assert cat is not None
+        manifest_path = cache_dir / "pages.json"
+        old = _read_json(manifest_path)
+        theme_print = _tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
+        shared = _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
+                              self.conf["COMMUNITIES_REPO_URL"], self.conf["COMMUNITIES_REPO_BRANCH"], base["tag_labels"])
+        template = self.env.get_template("community.html")
+        manifest: dict[str, str] = {}
+        rendered = skipped = 0
+        for c in cat.communities:
+            save_as = f"communities/{c.slug}/index.html"
+            key = _fingerprint(shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
+            manifest[save_as] = key
+            if old.get(save_as) == key and (out.root / save_as).exists():
+                skipped += 1
+                out.written.append(save_as)
+                continue
+            out.write(save_as, template.render({**base, **self._page_context(c, md)}))
+            rendered += 1
+        for stale in set(old) - set(manifest):
+            (out.root / stale).unlink(missing_ok=True)
+        rendering.atomic_write(manifest_path, json.dumps(manifest, sort_keys=True))
+        log.info("communities: %d pages rendered, %d unchanged", rendered, skipped)
+
+    def _collection_pages(self, md: rendering.MarkdownCache) -> Iterable[PageSpec]:
+        cat = self.catalogue
+        assert cat is not None
+        articles = self.context.get("articles", [])
+        latest = sorted(articles, key=lambda a: (a.date, a.slug), reverse=True)[:3]
+        yield PageSpec("index.html", "home.html", {"latest_articles": latest, "page_title": "", "output_file": "index.html"})
+        yield PageSpec("communities/index.html", "communities.html", {"output_file": "communities/index.html"})
+        yield PageSpec("tags/index.html", "tags.html", {"output_file": "tags/index.html"})
+        for tag in cat.tags:
+            news = [a for a in articles if any(t.slug == tag.slug for t in getattr(a, "tags", []))]
+            yield PageSpec(f"tags/{tag.slug}/index.html", "tag.html", {"tag": tag, "articles": news, "page_title": tag.label,
+                                                                        "output_file": f"tags/{tag.slug}/index.html"})
+        yield PageSpec("regions/index.html", "regions.html", {"output_file": "regions/index.html"})
+        for region in cat.regions:
+            yield PageSpec(f"regions/{region.slug}/index.html", "region.html", {"region": region, "page_title": region.name,
+                                                                                 "output_file": f"regions/{region.slug}/index.html"})
+        yield PageSpec("interest/index.html", "interest.html", {"output_file": "interest/index.html"})
+        yield PageSpec("commitments/index.html", "commitments.html", {"output_file": "commitments/index.html"})
+        yield PageSpec("stats/index.html", "stats.html", {"charts": charts.for_stats(cat.stats), "output_file": "stats/index.html"})
+        yield PageSpec("resources/index.html", "resources.html", {"resources": sorted(self.context.get("pages", []), key=lambda p: p.title),
+                                                                   "output_file": "resources/index.html"})
+        yield PageSpec("data/index.html", "data.html", {"output_file": "data/index.html"})
+        yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
+
+    def _write_data(self, out: Output) -> None:
+        cat = self.catalogue
+        assert cat is not None
+        comms = cat.communities
+        records = [exports.public_record(c, self.site_url) for c in comms]
+        out.write("data/communities.geojson", exports.dumps(exports.geojson(comms, self.site_url)))
+        out.write("data/communities.csv", exports.csv_text(comms, self.site_url))
+        out.write("data/communities.json", exports.dumps(records))
+        out.write("data/community.schema.json", settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes())
+        out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
+        for record in records:
+            out.write(f"data/communities/{record['slug']}.json", exports.dumps(record))
+        title = self.settings.get("SITENAME", "")
+        out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
+
+    def _check_nothing_lost(self, out: Output) -> None:
+        """Records in = community pages out = CSV rows; place records = GeoJSON features."""
+        cat = self.catalogue
+        assert cat is not None
+        records_in = len(cat.communities)
+        pages = sum(1 for p in out.written if p.startswith("communities/") and p.count("/") == 2 and p != "communities/index.html")
+        with (out.root / "data/communities.csv").open(encoding="utf-8", newline="") as handle:
+            csv_rows = sum(1 for _ in csv.reader(handle)) - 1
+        places = sum(1 for c in cat.communities if c.kind == "place")
+        features = sum(1 for c in cat.communities if c.kind == "place" and c.point)
+        if not (records_in == pages == csv_rows) or features != places:
+            raise RuntimeError(
+                f"communities: output does not match the records: {records_in} records, {pages} pages, "
+                f"{csv_rows} CSV rows, {places} place records, {features} map features"
+            )
+
+
+def _read_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def get_generators(pelican: Any) -> type[CommunitiesGenerator]:
+    return CommunitiesGenerator
+

@@ -1,0 +1,132 @@
+"""Turning contributors' text into safe HTML, cached by content hash.
+
+Markdown goes through python-markdown, then the nh3 allow-list sanitiser: only
+formatting tags survive, links keep http(s) and mailto only and gain
+rel="nofollow noopener noreferrer". Rendering is the slow part of a build, so
+results are kept in one JSON file keyed by the SHA-256 of the source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import markdown
+import nh3
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+    "del", "sup", "sub", "abbr",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+_VERSION = "md1"  # bump when the pipeline below changes, to invalidate old cache entries
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+
+
+def sanitise(html: str) -> str:
+    """Allow-list clean: anything not listed is dropped, text is kept escaped."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _demote_headings(html: str) -> str:
+    # A description lives under the page's own h1/h2, so its headings start at h3.
+    for level in (5, 4, 3, 2, 1):
+        html = html.replace(f"<h{level}", f"<h{min(level + 2, 6)}").replace(f"</h{level}>", f"</h{min(level + 2, 6)}>")
+    return html
+
+
+class MarkdownCache:
+    """Source text -> safe HTML, remembered across builds in one file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, str] = {}
+        self._used: set[str] = set()
+        self._md = _markdown()
+        self.hits = self.misses = 0
+        if path and path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == _VERSION:
+                    self._entries = data["entries"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self._entries = {}
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def render(self, text: str) -> str:
+        if not text or not text.strip():
+            return ""
+        key = self.key(text)
+        self._used.add(key)
+        cached = self._entries.get(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.misses += 1
+        self._md.reset()
+        html = sanitise(_demote_headings(self._md.convert(text)))
+        self._entries[key] = html
+        return html
+
+    def update(self, entries: dict[str, str]) -> None:
+        """Merge entries rendered elsewhere (another process)."""
+        self._entries.update(entries)
+        self._used.update(entries)
+
+    def new_entries(self, keys: set[str]) -> dict[str, str]:
+        return {k: self._entries[k] for k in keys if k in self._entries}
+
+    def save(self) -> None:
+        """Keep only what this build used; write atomically so a crash leaves the old file."""
+        if not self.path:
+            return
+        entries = {k: self._entries[k] for k in sorted(self._used) if k in self._entries}
+        atomic_write(self.path, json.dumps({"version": _VERSION, "entries": entries}, ensure_ascii=False))
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write to a temporary file beside `path`, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def json_for_html(value: Any) -> str:
+    """JSON safe to place inside <script> in a page: no '</script>', no HTML comment openers."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return (
+        text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def obfuscate_email(address: str) -> dict[str, str]:
+    """Pieces a small script reassembles; without JavaScript people read 'name at domain'."""
+    user, _, domain = address.partition("@")
+    return {"user": user[::-1], "domain": domain[::-1], "text": f"{user} [at] {domain}"}
