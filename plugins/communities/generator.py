@@ -96,7 +96,6 @@ class CommunitiesGenerator(Generator):
     # --- phase two ----------------------------------------------------------------
     def generate_output(self, writer: Any) -> None:
         assert self.catalogue is not None and self.loaded is not None
-        cat = self.catalogue
         out = Output(Path(self.output_path))
         self.output = out
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
