@@ -71,8 +71,9 @@ class RawRecord:
 class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if node in self.constructed_objects or node in self.recursive_objects:
+            # The shared node's own mark is the anchor; the caller fills in where it is used.
             raise _Refused(
-                node.start_mark,
+                None,
                 "uses a YAML anchor or alias (&name / *name)",
                 "Write the value out in full; anchors and aliases are not allowed in community files.",
                 "no-aliases",
@@ -109,12 +110,21 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[st
                 "duplicate-key",
             )
         first_seen[key] = key_node.start_mark.line + 1
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = _construct_at(loader, value_node, key_node.start_mark)
     return mapping
 
 
 def _construct_sequence(loader: _StrictLoader, node: yaml.SequenceNode) -> list[Any]:
-    return [loader.construct_object(child, deep=True) for child in node.value]
+    return [_construct_at(loader, child, node.start_mark) for child in node.value]
+
+
+def _construct_at(loader: _StrictLoader, node: yaml.Node, mark: Any) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except _Refused as exc:
+        if exc.mark is None:
+            exc.mark = mark
+        raise
 
 
 def _construct_bool(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
@@ -194,12 +204,12 @@ def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
     try:
         return loader.get_single_data(), []
     except _Refused as exc:
-        line, col = exc.mark.line + 1, exc.mark.column + 1
+        line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
         return None, [Problem(path, line, col, "", exc.message, exc.hint, rule=exc.rule)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "is not valid YAML"
+        what = "; ".join(part for part in (exc.context, exc.problem) if part) or "is not valid YAML"
         return None, [Problem(path, line, col, "", f"YAML syntax: {what}", _syntax_hint(what), rule="syntax")]
     except yaml.YAMLError as exc:
         return None, [Problem(path, 1, 1, "", f"YAML syntax: {exc}", _syntax_hint(str(exc)), rule="syntax")]

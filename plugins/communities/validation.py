@@ -185,7 +185,7 @@ def _translate(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Itera
         return
     if kind == "enum":
         options = ", ".join(map(str, expected))
-        close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1, cutoff=0.6)
         hint = f"Did you mean {close[0]!r}?" if close else f"Use one of: {options}."
         yield Finding(where, f"must be one of {options}; got {_short(str(value))!r}", hint, "enum")
         return
