@@ -193,6 +193,9 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("resources/index.html", "resources.html", {"resources": sorted(self.context.get("pages", []), key=lambda p: p.title),
                                                                    "output_file": "resources/index.html"})
         yield PageSpec("data/index.html", "data.html", {"output_file": "data/index.html"})
+        from . import joinform  # the join form, described from the schema and the tag vocabulary
+        yield PageSpec("join/index.html", "join.html", joinform.page_context(
+            settings.project_path(self.conf, "COMMUNITIES_SCHEMA"), self.loaded.vocabulary if self.loaded else {}))
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
 
     def _write_data(self, out: Output) -> None:
