@@ -7,7 +7,7 @@ COMMUNITIES_DIR ?= data/communities
 PORT ?= 8000
 export OUTPUT_DIR COMMUNITIES_DIR
 
-.PHONY: site serve test lint soak bench clean help
+.PHONY: site serve test lint soak bench clean help translations
 
 help:
 	@echo "make site    build the site into $(OUTPUT_DIR)/ from $(COMMUNITIES_DIR)/ (offline)"
@@ -45,3 +45,7 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf output .cache .pytest_cache
+
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o theme/translations/messages.pot .
+	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-location --omit-header

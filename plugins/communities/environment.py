@@ -1,17 +1,20 @@
 """The Jinja environment every generator renders with: gettext catalogs and a few filters.
 
-English is the source language; a Welsh site is `DEFAULT_LANG = "cy"` plus a
-compiled catalog at theme/translations/cy/LC_MESSAGES/messages.mo.
+English is the source language; a Welsh site is `DEFAULT_LANG = "cy"` (or
+SITE_LANG=cy in the environment) with theme/translations/cy/LC_MESSAGES/messages.po.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from .records import load_tags
@@ -20,7 +23,16 @@ from .settings import project_path, resolve
 
 
 def translations_for(theme: str | Path, lang: str, domain: str = "messages") -> NullTranslations:
-    return Translations.load(str(Path(theme) / "translations"), [lang], domain)
+    """The site language's catalog, compiled in memory from its .po file (no binaries committed)."""
+    po = Path(theme) / "translations" / lang / "LC_MESSAGES" / f"{domain}.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=domain)
 
 
 def tile_origin(url_template: str) -> str:

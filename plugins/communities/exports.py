@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import datetime as dt
 import io
 import json
 from typing import Any
@@ -133,8 +132,9 @@ def json_ld(c: Community, site_url: str = "") -> dict[str, Any]:
         "url": c.website or community_url(site_url, c.slug),
         "keywords": ", ".join(c.tags),
     }
-    if c.email:
-        org["email"] = c.email
+    if c.contact_url:
+        org["contactPoint"] = {"@type": "ContactPoint", "url": c.contact_url}
+    # No e-mail here: the page shows it obfuscated, and JSON-LD would hand it to harvesters.
     if c.joined:
         org["foundingDate"] = c.joined
     if c.location:
@@ -190,7 +190,7 @@ def atom_feed(communities: list[Community], site_url: str, site_name: str, title
     return "\n".join(parts) + "\n"
 
 
-def sitemap(urls: list[str], lastmod: dt.date | None = None) -> str:
+def sitemap(urls: list[str]) -> str:
     lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for url in sorted(set(urls)):
         lines.append(f"<url><loc>{escape(url)}</loc></url>")

@@ -105,6 +105,7 @@ class CommunitiesGenerator(Generator):
         for spec in self._collection_pages(md):
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
         self._write_data(out)
+        self._write_sitemap(out)
         md.save()
         self._check_nothing_lost(out)
 
@@ -148,7 +149,8 @@ class CommunitiesGenerator(Generator):
     def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any], cache_dir: Path) -> None:
         cat = self.catalogue
         assert cat is not None
-        manifest_path = cache_dir / "pages.json"
+        # One manifest per output folder: a page is only skipped if *this* folder has its current version.
+        manifest_path = cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json"
         old = _read_json(manifest_path)
         theme_print = _tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
         shared = _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
@@ -212,6 +214,15 @@ class CommunitiesGenerator(Generator):
             out.write(f"data/communities/{record['slug']}.json", exports.dumps(record))
         title = self.settings.get("SITENAME", "")
         out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
+
+    def _write_sitemap(self, out: Output) -> None:
+        """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
+        base = self.site_url
+        pelican_pages = [doc.url for kind in ("articles", "pages") for doc in self.context.get(kind, [])]
+        ours = [p.removesuffix("index.html") for p in out.written if p.endswith("index.html")]
+        urls = [f"{base}/{path}" for path in [*ours, *pelican_pages, "blog/"]]
+        out.write("sitemap.xml", exports.sitemap(urls))
+        out.write("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n")
 
     def _check_nothing_lost(self, out: Output) -> None:
         """Records in = community pages out = CSV rows; place records = GeoJSON features."""

@@ -1,0 +1,70 @@
+"""Whole builds: reproducible, failing clearly on bad records, and translatable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import build_site
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_two_builds_are_byte_identical(built_site: Path, tmp_path: Path) -> None:
+    second = tmp_path / "again"
+    result = build_site(second)
+    assert result.returncode == 0, result.stderr
+    first, again = tree(built_site), tree(second)
+    assert sorted(first) == sorted(again)
+    different = [name for name in first if first[name] != again[name]]
+    assert different == []
+
+
+def test_an_invalid_record_fails_the_build_with_the_validators_message(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data/communities", data)
+    (data / "leith.yaml").write_text((data / "leith.yaml").read_text(encoding="utf-8").replace("kind: place", "kind: plaice"), encoding="utf-8")
+    result = build_site(tmp_path / "out", data, "--no-search")
+    assert result.returncode == 1
+    assert "leith.yaml:" in result.stdout and "kind: must be one of place, interest; got 'plaice'" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unplaceable_place_fails_the_build_naming_the_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    text = (ROOT / "tests/fixtures/validate/testford.yaml").read_text(encoding="utf-8")
+    text = text.replace("  lat: 52.5\n  lon: -1.5\n", "").replace("Testford", "Nowhereville-on-Sea")
+    (data / "nowhere.yaml").write_text(text, encoding="utf-8")
+    result = build_site(tmp_path / "out", data, "--no-search")
+    assert result.returncode == 1
+    assert "nowhere.yaml:" in result.stdout and "Nowhereville-on-Sea" in result.stdout
+    assert "scripts/geocode" in result.stdout
+
+
+def test_a_welsh_site_is_a_catalog_and_a_setting_away(tmp_path: Path) -> None:
+    env = {**os.environ, "SITE_LANG": "cy"}
+    result = subprocess.run([sys.executable, "scripts/build", "--output", str(tmp_path), "--no-search"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    home = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="cy">' in home and ">Cymunedau<" in home and "Tri cham" in home
+
+
+def test_removed_records_lose_their_pages_on_rebuild(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data/communities", data)
+    out = tmp_path / "out"
+    assert build_site(out, data, "--no-search").returncode == 0
+    assert (out / "communities/leith/index.html").exists()
+    (data / "leith.yaml").unlink()
+    result = build_site(out, data, "--no-search")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (out / "communities/leith/index.html").exists()

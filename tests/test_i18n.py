@@ -1,0 +1,56 @@
+"""Interface text is translatable: no bare words in templates, and a Welsh build speaks Welsh."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from communities import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = sorted((ROOT / "theme/templates").glob("*.html"))
+JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
+# Code, file names and copy-paste snippets are not interface text.
+SCRIPT_OR_STYLE = re.compile(r"<(script|style|code|textarea)\b[^>]*>.*?</\1>", re.S)
+TAG = re.compile(r"<[^>]+>", re.S)
+TEXT_ATTRS = re.compile(r'\b(aria-label|title|placeholder|alt|aria-description)="([^"]*)"')
+
+
+def bare_text(source: str) -> list[str]:
+    """Words left in a template once Jinja, tags and entities are removed."""
+    without_blocks = re.sub(r"\{%\s*trans\b.*?\{%\s*endtrans\s*%\}", "", source, flags=re.S)
+    without_blocks = re.sub(r"\{%\s*block (?:main_attrs|body_class)\s*%\}.*?\{%\s*endblock\s*%\}", "", without_blocks, flags=re.S)
+    text = TAG.sub(" ", SCRIPT_OR_STYLE.sub(" ", JINJA.sub(" ", without_blocks)))
+    text = re.sub(r"&[a-z]+;|&#\d+;", " ", text)
+    return [w for w in re.findall(r"[^\W\d_]{2,}", text) if w not in {"JSON", "GitHub", "CSV", "GeoJSON"}]
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_template_has_no_untranslated_text(template: Path) -> None:
+    source = template.read_text(encoding="utf-8")
+    assert bare_text(source) == [], f"wrap these words in {{{{ _('…') }}}}: {bare_text(source)}"
+    for attr, value in TEXT_ATTRS.findall(JINJA.sub("", source)):
+        assert not re.search(r"[A-Za-z]{2,}", value), f"{attr}={value!r} needs _()"
+
+
+def test_the_checker_catches_bare_words() -> None:
+    assert bare_text("<p>{{ _('Fine') }}</p><h2>Not fine</h2>") == ["Not", "fine"]
+
+
+def test_catalog_template_is_up_to_date_with_the_templates() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    found = {m[2] if isinstance(m[2], str) else m[2][0]
+             for m in extract_from_dir(str(ROOT / "theme/templates"), method_map=[("**.html", "jinja2")],
+                                       options_map={"**.html": {"extensions": "jinja2.ext.i18n"}})}
+    with (ROOT / "theme/translations/messages.pot").open("rb") as handle:
+        known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    assert found - known == set(), "run `make translations` to update the catalogs"
+
+
+def test_welsh_catalog_translates_the_navigation() -> None:
+    t = environment.translations_for(ROOT / "theme", "cy")
+    assert t.gettext("Communities") == "Cymunedau"
+    assert t.gettext("A string nobody translated") == "A string nobody translated"

@@ -1,0 +1,168 @@
+"""The built example site: every page type's content checked against the records."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "data/communities").glob("*.yaml"))}
+TAGS = yaml.safe_load((ROOT / "data/tags.yaml").read_text(encoding="utf-8"))
+
+
+def html(site: Path, path: str) -> str:
+    return (site / path).read_text(encoding="utf-8")
+
+
+def text_of(page: str) -> str:
+    import html as html_mod
+
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_every_record_has_its_page_and_nothing_is_lost(built_site: Path) -> None:
+    pages = {p.parent.name for p in (built_site / "communities").glob("*/index.html")}
+    assert pages == set(RECORDS)
+    with (built_site / "data/communities.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["slug"] for r in rows) == sorted(RECORDS)
+    records = json.loads(html(built_site, "data/communities.json"))
+    assert sorted(r["slug"] for r in records) == sorted(RECORDS)
+    geo = json.loads(html(built_site, "data/communities.geojson"))
+    places = {slug for slug, r in RECORDS.items() if r["kind"] == "place"}
+    featured = {f["properties"]["slug"] for f in geo["features"]}
+    assert places <= featured
+    assert all(slug in places or RECORDS[slug].get("location") for slug in featured)
+    assert {p.stem for p in (built_site / "data/communities").glob("*.json")} == set(RECORDS)
+
+
+def test_geojson_is_rfc7946(built_site: Path) -> None:
+    geo = json.loads(html(built_site, "data/communities.geojson"))
+    assert geo["type"] == "FeatureCollection"
+    for feature in geo["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Point"
+        assert -180 <= lon <= 180 and -90 <= lat <= 90
+        assert round(lat, 3) == lat and round(lon, 3) == lon  # published coordinates are rounded
+
+
+def test_community_page_shows_its_record(built_site: Path) -> None:
+    slug, record = "leith", RECORDS["leith"]
+    page = html(built_site, f"communities/{slug}/index.html")
+    text = text_of(page)
+    assert record["name"] in text and record["summary"].strip() in text
+    for commitment in record["commitments"]:
+        assert commitment["title"] in text and commitment["measure"] in text
+        for review in commitment.get("reviews", []):
+            assert review["note"].strip().split("\n")[0][:40] in text
+    for tag in record.get("tags", []):
+        assert f'href="/tags/{tag}/"' in page
+    for coop in record.get("cooperatives", []):
+        assert coop["name"] in text
+    assert f"/edit/main/data/communities/{slug}.yaml" in page
+    assert record["contact"]["email"] not in page  # obfuscated
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert ld["@type"] == "Organization" and ld["name"] == record["name"]
+    assert ld["location"]["@type"] == "Place" and "geo" in ld["location"]
+
+
+def test_progress_bars_and_review_due_badges(built_site: Path) -> None:
+    overdue = [s for s, r in RECORDS.items() if str(r.get("last_reviewed") or r.get("joined")) < "2025-11-24"]
+    fresh = [s for s, r in RECORDS.items() if str(r.get("last_reviewed") or "") >= "2026-01-01"]
+    assert overdue and fresh
+    for slug in overdue:
+        assert "badge-due" in html(built_site, f"communities/{slug}/index.html"), slug
+    for slug in fresh:
+        assert "badge-due" not in html(built_site, f"communities/{slug}/index.html"), slug
+    with_target = next(s for s, r in RECORDS.items() if any("target" in c for c in r["commitments"]))
+    assert "<progress" in html(built_site, f"communities/{with_target}/index.html")
+
+
+def test_unpublished_postcodes_never_reach_the_output(built_site: Path) -> None:
+    hidden = [r["location"]["postcode"] for r in RECORDS.values()
+              if r.get("location", {}).get("postcode") and not r["location"].get("publish_postcode")]
+    assert hidden
+    for path in built_site.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".json", ".csv", ".geojson", ".xml"}:
+            content = path.read_text(encoding="utf-8")
+            for postcode in hidden:
+                assert postcode not in content, path
+
+
+def test_directory_lists_every_community_with_filters(built_site: Path) -> None:
+    page = html(built_site, "communities/index.html")
+    assert page.count('class="card"') == len(RECORDS)
+    for name in ("tag", "region", "kind", "area", "sort"):
+        assert f'name="{name}"' in page
+
+
+@pytest.mark.parametrize("tag", sorted(TAGS))
+def test_tag_pages_list_the_communities_using_them(built_site: Path, tag: str) -> None:
+    page = html(built_site, f"tags/{tag}/index.html")
+    using = [s for s, r in RECORDS.items() if tag in r.get("tags", [])]
+    assert page.count('class="card"') == len(using)
+    for slug in using:
+        assert f'href="/communities/{slug}/"' in page
+
+
+def test_tag_pages_include_news_with_that_tag(built_site: Path) -> None:
+    tagged = {}
+    for article in (ROOT / "content/blog").glob("*.md"):
+        meta = dict(line.split(": ", 1) for line in article.read_text(encoding="utf-8").split("\n\n")[0].splitlines() if ": " in line)
+        for tag in meta.get("Tags", "").split(","):
+            tagged.setdefault(tag.strip(), []).append(meta["Title"])
+    tag, titles = next((t, ts) for t, ts in sorted(tagged.items()) if t in TAGS)
+    text = text_of(html(built_site, f"tags/{tag}/index.html"))
+    for title in titles:
+        assert title in text
+
+
+def test_regions_and_communities_of_interest(built_site: Path) -> None:
+    regions = list((built_site / "regions").glob("*/index.html"))
+    listed = sum(p.read_text(encoding="utf-8").count('class="card"') for p in regions)
+    assert listed == sum(1 for r in RECORDS.values() if r.get("location"))
+    interest = html(built_site, "interest/index.html")
+    assert interest.count('class="card"') == sum(1 for r in RECORDS.values() if r["kind"] == "interest")
+
+
+def test_commitments_library_holds_every_commitment(built_site: Path) -> None:
+    text = text_of(html(built_site, "commitments/index.html"))
+    for record in RECORDS.values():
+        for commitment in record["commitments"]:
+            assert commitment["title"] in text
+
+
+def test_stats_page_draws_charts_without_javascript(built_site: Path) -> None:
+    page = html(built_site, "stats/index.html")
+    assert page.count("<svg") >= 4
+    overdue = sum(1 for r in RECORDS.values() if str(r.get("last_reviewed") or r.get("joined")) < "2025-11-24")
+    assert f"<strong>{overdue}</strong>" in page
+
+
+def test_home_blog_resources_feeds_and_404(built_site: Path) -> None:
+    home = text_of(html(built_site, "index.html"))
+    assert "Three steps" in home and f"{len(RECORDS)}" in home
+    assert (built_site / "blog/index.html").exists()
+    resources = html(built_site, "resources/index.html")
+    for page in (ROOT / "content/pages").glob("*.md"):
+        assert f"/resources/{page.stem}/" in resources
+    atom = html(built_site, "feeds/communities.atom.xml")
+    assert atom.count("<entry>") == min(50, sum(1 for r in RECORDS.values() if r.get("joined")))
+    assert (built_site / "feeds/all.atom.xml").exists()
+    assert "Page not found" in html(built_site, "404.html")
+    sitemap = html(built_site, "sitemap.xml")
+    assert sitemap.count("<url>") > len(RECORDS)
+    assert json.loads(html(built_site, "data/community.schema.json"))["title"] == "Co-operative community"
+
+
+def test_no_cdn_in_the_output(built_site: Path) -> None:
+    for path in built_site.rglob("*"):
+        if path.suffix in {".html", ".css", ".js"} and "vendor" not in path.parts and "pagefind" not in path.parts:
+            content = path.read_text(encoding="utf-8", errors="replace")
+            for cdn in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis", "bootstrapcdn", "code.jquery.com"):
+                assert cdn not in content, (path, cdn)
