@@ -198,3 +198,27 @@ def test_every_schema_field_has_title_description_and_example(root: Path) -> Non
                 walk(sub["items"], f"{where}{name}[].")
 
     walk(schema, "")
+
+
+def test_the_record_cache_reuses_results_and_notices_changes(tmp_path: Path, ctx: validation.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(replace("kind: place", "kind: plac"), encoding="utf-8")
+    (folder / "b.yaml").write_text(VALID.replace("Testford", "Otherford"), encoding="utf-8")
+    cache = tmp_path / "cache" / "records.pickle"
+    first = validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    assert cache.exists()
+    calls = []
+    monkeypatch.setattr(validation, "check_record", lambda rec, c: calls.append(rec.path) or [])
+    second = validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    assert calls == [] and second.problems == first.problems
+    (folder / "b.yaml").write_text(VALID.replace("Testford", "Thirdford"), encoding="utf-8")
+    validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    assert calls == [str(folder / "b.yaml")]
+
+
+def test_a_corrupt_record_cache_is_ignored(tmp_path: Path, ctx: validation.Context) -> None:
+    (tmp_path / "a.yaml").write_text(VALID, encoding="utf-8")
+    cache = tmp_path / "records.pickle"
+    cache.write_bytes(b"not a pickle")
+    assert validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache).problems == []

@@ -49,6 +49,10 @@ def context_from(conf: dict[str, Any], today: str | None = None) -> tuple[valida
     )
 
 
+def record_cache_path(conf: dict[str, Any]) -> Path:
+    return settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
+
+
 def display_path(path: str) -> str:
     """Paths under the current folder are shown relative to it, as a contributor typed them."""
     if not os.path.isabs(path):
@@ -102,6 +106,7 @@ def _validate_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--today", metavar="YYYY-MM-DD", help="treat this date as today (dates after it are 'in the future')")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--config", metavar="FILE", help="settings file (default: pelican.conf.py)")
+    p.add_argument("--no-cache", action="store_true", help="check every file afresh, ignoring results kept from earlier runs")
     return p.parse_args(argv)
 
 
@@ -122,7 +127,8 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         paths = records.expand_paths(args.paths)
     else:
         paths = records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
-    report = validation.validate_files(paths, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"])
+    report = validation.validate_files(paths, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"],
+                                       cache_path=None if args.no_cache else record_cache_path(conf))
     found = vocab_problems + report.problems
     found = [problems_mod.Problem(display_path(p.path), p.line, p.col, p.field, p.message, p.hint, p.level, p.rule)
              for p in found]

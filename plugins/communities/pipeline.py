@@ -51,7 +51,8 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
         settings.project_path(conf, "COMMUNITIES_SCHEMA"), settings.project_path(conf, "COMMUNITIES_TAGS"), today
     )
     files = paths if paths is not None else records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
-    report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"])
+    cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
+    report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache)
     problems += report.problems
     communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]
     placed, geo_problems = geocoding.place_communities(communities, conf, online=online)

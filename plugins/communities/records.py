@@ -45,6 +45,9 @@ class Trap(str):
         obj.reads_as = reads_as
         return obj
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Trap, (str(self), self.reads_as))
+
 
 class _Refused(Exception):
     """Raised inside the constructor; turned into a Problem at the edge of `parse`."""
@@ -68,8 +71,33 @@ class RawRecord:
     digest: str = ""
 
 
+_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp", "merge")}
+MAX_DEPTH = 50  # records are about five levels deep; libyaml's composer overflows the C stack near 30,000
+
+
+def _tag_refusal(loader: Any, node: yaml.Node) -> _Refused | None:
+    """Explicit tags (!!float, !!binary, !!set, !custom...) are refused: what they build is not plain data."""
+    if isinstance(node, yaml.MappingNode):
+        ok = node.tag == _MAP
+    elif isinstance(node, yaml.SequenceNode):
+        ok = node.tag == _SEQ
+    else:
+        ok = node.tag == _STR or (
+            node.tag in _SCALAR_TAGS and not node.style
+            and loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag
+        )
+    if ok:
+        return None
+    return _Refused(node.start_mark, f"uses a YAML type tag ({node.tag.replace('tag:yaml.org,2002:', '!!')})",
+                    "Remove the tag and write the value plainly; put text in quotes.", "no-tags")
+
+
 class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        refused = _tag_refusal(self, node)
+        if refused:
+            raise refused
         if node in self.constructed_objects or node in self.recursive_objects:
             # The shared node's own mark is the anchor; the caller fills in where it is used.
             raise _Refused(
@@ -98,7 +126,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[st
         if not isinstance(key, str):
             raise _Refused(
                 key_node.start_mark,
-                f"field name {key_node.value!r} is not plain text",
+                f"field name {key_node.value if isinstance(key_node, yaml.ScalarNode) else 'made of a list or group'!r} is not plain text",
                 "Field names are words such as name, summary or tags; check the spelling and put text values after the colon.",
                 "key-type",
             )
@@ -200,12 +228,21 @@ def decode(raw: bytes, path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str 
 
 def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
     """Text -> data, or a single problem where YAML or the loader's rules refuse it."""
+    deep = _too_deep(text)
+    if deep is not None:
+        return None, [Problem(path, deep.line + 1, deep.column + 1, "", f"is nested more than {MAX_DEPTH} levels deep",
+                              "Community records are only a few levels deep; check the brackets and indentation.", rule="syntax")]
     loader = _StrictLoader(text)
     try:
         return loader.get_single_data(), []
     except _Refused as exc:
         line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
         return None, [Problem(path, line, col, "", exc.message, exc.hint, rule=exc.rule)]
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        line, col = _position(text, min(max(exc.position, 0), len(text)))
+        return None, [Problem(path, line, col, "", f"YAML syntax: contains a character YAML does not allow (U+{char:04X})",
+                              "Remove control characters; save the file as plain UTF-8 text.", rule="syntax")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -220,6 +257,28 @@ def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
         ]
     finally:
         loader.dispose()
+
+
+def _too_deep(text: str) -> Any:
+    """The mark where nesting passes MAX_DEPTH, found from parser events before anything recurses.
+
+    Every level of nesting costs at least one of [ { - ? (or more indentation than a
+    file may hold), so ordinary files skip the scan.
+    """
+    if sum(text.count(c) for c in "[{-?") < 500:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # parse() reports the syntax error with its position
+    return None
 
 
 def _syntax_hint(what: str) -> str:
@@ -256,12 +315,27 @@ def check_filename(path: str) -> list[Problem]:
 def read_record(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawRecord | None, list[Problem]]:
     """One file -> a RawRecord, or the problems that stopped it being read."""
     path = str(path)
-    problems = check_filename(path)
+    raw, problems = read_bytes(path)
+    if raw is None:
+        return None, check_filename(path) + problems
+    return record_from_bytes(path, raw, max_bytes)
+
+
+def read_bytes(path: str) -> tuple[bytes | None, list[Problem]]:
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes(), []
     except OSError as exc:
-        return None, problems + [Problem(path, 1, 1, "", f"cannot be read: {exc.strerror or exc}",
-                                         "Check the file exists and is readable.", rule="io")]
+        return None, [Problem(path, 1, 1, "", f"cannot be read: {exc.strerror or exc}",
+                              "Check the file exists and is readable.", rule="io")]
+
+
+def digest_of(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def record_from_bytes(path: str, raw: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawRecord | None, list[Problem]]:
+    """Bytes already read -> a RawRecord, or the problems that stopped it being read."""
+    problems = check_filename(path)
     text, refused = decode(raw, path, max_bytes)
     if text is None:
         return None, problems + refused
@@ -274,8 +348,7 @@ def read_record(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawR
     if not isinstance(data, dict):
         return None, problems + [Problem(path, 1, 1, "", "must be a set of fields (name: ..., summary: ...)",
                                          "Start from the template: scripts/new-community.", rule="top-level")]
-    digest = hashlib.sha256(raw).hexdigest()
-    return RawRecord(path, Path(path).stem, data, text, digest), problems
+    return RawRecord(path, Path(path).stem, data, text, digest_of(raw)), problems
 
 
 def community_files(directory: str | Path) -> list[Path]:
