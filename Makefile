@@ -48,4 +48,4 @@ clean:
 
 translations: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o theme/translations/messages.pot .
-	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-location --omit-header
+	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --omit-header

@@ -73,7 +73,7 @@ def test_new_community_asks_when_someone_is_at_the_keyboard() -> None:
     class Args:
         name = kind = summary = place = region = tags = website = email = today = None
         country = "GB"
-        commitment: list[str] = []
+        commitment = ()
 
     data = authoring_cli.gather(Args(), interactive=True, ask=lambda _: next(answers))
     assert data["name"] == "Co-op Frome" and data["location"] == {"place": "Frome", "region": "Somerset", "country": "GB"}

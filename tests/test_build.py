@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file's bytes, except Pagefind's index: its filter files and their hashed names change from run to run
+    whatever the input (upstream: Pagefind/pagefind#638), so tests/test_search.py checks the index by what it finds."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != "pagefind"}
 
 
 def test_two_builds_are_byte_identical(built_site: Path, tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ ISSUE_FORM = GITHUB / "ISSUE_TEMPLATE" / "add-community.yml"
 #     ("geocode.yml", "commit-cache"): {"contents"},
 ALLOWED_WRITES: dict[tuple[str, str], set[str]] = {
     ("geocode-cache.yml", "update-cache"): {"contents"},
+    ("reviews.yml", "track-reviews"): {"issues"},
+    ("links.yml", "track-links"): {"issues"},
 }
 
 # The Pages deploy job may hold exactly these, and must use actions/deploy-pages.

@@ -10,6 +10,10 @@ def register() -> None:
 
     from .environment import configure
     from .generator import get_generators
+    from .rendering import process_content
+    from .search import index_site
 
     signals.generator_init.connect(configure)
     signals.get_generators.connect(get_generators)
+    signals.content_object_init.connect(process_content)
+    signals.finalized.connect(index_site)

@@ -55,6 +55,13 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         run_build(args.config, overrides, args.verbose)
+    except OSError as exc:
+        # A full disk or an output folder we may not write to: the person's machine, not a bug.
+        where = f" {display_path(str(exc.filename))}" if exc.filename else ""
+        print(f"The site was not built: could not write or read{where}: {exc.strerror or exc}.\n"
+              "Check there is free disk space and that the output folder can be written to; "
+              "your community records and the caches were not changed.", file=sys.stderr)
+        return EXIT_INVALID
     except BuildFailed as failed:
         shown = [Problem(display_path(p.path), p.line, p.col, p.field, p.message, p.hint, p.level, p.rule) for p in failed.problems]
         print("The site was not built: some community records need fixing.\n", file=sys.stderr)

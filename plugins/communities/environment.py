@@ -51,6 +51,9 @@ def configure(generator: Any) -> None:
     env = getattr(generator, "env", None)
     if env is None:
         return
+    # Contributors' text is data: every {{ value }} is HTML-escaped unless it is Markup
+    # (the sanitised Markdown from rendering, json_for_html, Pelican's content via |safe).
+    env.autoescape = True
     settings = generator.settings
     lang = settings.get("DEFAULT_LANG", "en")
     if "jinja2.ext.InternationalizationExtension" in env.extensions:

@@ -6,7 +6,6 @@ postcode, exact coordinates) is removed in exactly one place.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -28,7 +27,7 @@ def community_url(site_url: str, slug: str) -> str:
 
 def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
     """The record as published: postcode only when opted in, coordinates as placed (rounded)."""
-    data = copy.deepcopy({k: v for k, v in c.data.items()})
+    data = _plain(c.data)  # a fresh copy in plain JSON types
     loc = data.get("location")
     if loc is not None:
         if not loc.get("publish_postcode"):
@@ -38,7 +37,7 @@ def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
         loc.pop("lon", None)
         if c.point:
             loc["lat"], loc["lon"] = c.point.lat, c.point.lon
-    return {"slug": c.slug, "url": community_url(site_url, c.slug), **_plain(data)}
+    return {"slug": c.slug, "url": community_url(site_url, c.slug), **data}
 
 
 def _plain(value: Any) -> Any:
@@ -53,7 +52,8 @@ def _plain(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+    """Compact JSON: no indent keeps Python on its C encoder, several times faster at 10,000 files."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def geojson(communities: list[Community], site_url: str = "") -> dict[str, Any]:

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import logging
+import multiprocessing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
-from . import charts, exports, pipeline, rendering, settings
+from . import charts, exports, mapping, pipeline, rendering, settings
 from .model import AREAS, STATUSES, Community
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,14 @@ class Output:
 
     def write(self, save_as: str, text: str | bytes) -> None:
         target = self.root / save_as
-        target.parent.mkdir(parents=True, exist_ok=True)
         data = text.encode("utf-8") if isinstance(text, str) else text
-        target.write_bytes(data)
         self.written.append(save_as)
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return  # unchanged: reading is several times cheaper than rewriting, and mtimes stay put for deploys
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -101,6 +106,9 @@ class CommunitiesGenerator(Generator):
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
         md = rendering.MarkdownCache(cache_dir / "markdown.json")
         base = self._base_context()
+        # A card looks the same on every listing page: render each once, not once per page it appears on.
+        macros = self.env.get_template("_macros.html").make_module(base)
+        base["card_html"] = {c.slug: macros.card(c) for c in self.catalogue.communities}
         self._write_community_pages(out, md, base, cache_dir)
         for spec in self._collection_pages(md):
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
@@ -155,23 +163,35 @@ class CommunitiesGenerator(Generator):
         theme_print = _tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
         shared = _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
                               self.conf["COMMUNITIES_REPO_URL"], self.conf["COMMUNITIES_REPO_BRANCH"], base["tag_labels"])
-        template = self.env.get_template("community.html")
         manifest: dict[str, str] = {}
-        rendered = skipped = 0
+        todo: list[Community] = []
         for c in cat.communities:
             save_as = f"communities/{c.slug}/index.html"
             key = _fingerprint(shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
             manifest[save_as] = key
-            if old.get(save_as) == key and (out.root / save_as).exists():
-                skipped += 1
-                out.written.append(save_as)
-                continue
-            out.write(save_as, template.render({**base, **self._page_context(c, md)}))
-            rendered += 1
+            out.written.append(save_as)
+            if old.get(save_as) != key or not (out.root / save_as).exists():
+                todo.append(c)
+        self._render_communities(todo, out, md, base)
         for stale in set(old) - set(manifest):
             (out.root / stale).unlink(missing_ok=True)
         rendering.atomic_write(manifest_path, json.dumps(manifest, sort_keys=True))
-        log.info("communities: %d pages rendered, %d unchanged", rendered, skipped)
+        log.info("communities: %d pages rendered, %d unchanged", len(todo), len(manifest) - len(todo))
+
+    def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache, base: dict[str, Any]) -> None:
+        """Render and write pages, split across forked processes when there are many."""
+        workers = max(1, int(self.conf["COMMUNITIES_WORKERS"]))
+        if workers == 1 or len(todo) < 200 or "fork" not in multiprocessing.get_all_start_methods():
+            _render_batch(self, todo, out.root, md, base)
+            return
+        _FORKED.update(generator=self, root=out.root, md=md, base=base)
+        batches = [todo[i::workers] for i in range(workers)]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for entries in pool.map(_render_forked, batches):
+                    md.update(entries)
+        finally:
+            _FORKED.clear()
 
     def _collection_pages(self, md: rendering.MarkdownCache) -> Iterable[PageSpec]:
         cat = self.catalogue
@@ -199,6 +219,7 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("join/index.html", "join.html", joinform.page_context(
             settings.project_path(self.conf, "COMMUNITIES_SCHEMA"), self.loaded.vocabulary if self.loaded else {}))
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
+        yield from (PageSpec(*spec) for spec in mapping.pages(cat, self.conf))  # map, embed, near, deserts, search
 
     def _write_data(self, out: Output) -> None:
         cat = self.catalogue
@@ -214,6 +235,8 @@ class CommunitiesGenerator(Generator):
             out.write(f"data/communities/{record['slug']}.json", exports.dumps(record))
         title = self.settings.get("SITENAME", "")
         out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
+        for save_as, text in mapping.data_files(cat, self.conf):  # map data, places, deserts, map frames
+            out.write(save_as, text)
 
     def _write_sitemap(self, out: Output) -> None:
         """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
@@ -239,6 +262,25 @@ class CommunitiesGenerator(Generator):
                 f"communities: output does not match the records: {records_in} records, {pages} pages, "
                 f"{csv_rows} CSV rows, {places} place records, {features} map features"
             )
+
+
+_FORKED: dict[str, Any] = {}
+
+
+def _render_batch(gen: CommunitiesGenerator, batch: list[Community], root: Path, md: rendering.MarkdownCache,
+                  base: dict[str, Any]) -> set[str]:
+    template = gen.env.get_template("community.html")
+    for c in batch:
+        target = root / "communities" / c.slug / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(template.render({**base, **gen._page_context(c, md)}), encoding="utf-8")
+    return md.used_keys()
+
+
+def _render_forked(batch: list[Community]) -> dict[str, str]:
+    """In a worker: render the batch, hand back only the Markdown it rendered (for the cache)."""
+    md = _FORKED["md"]
+    return md.new_entries(_render_batch(_FORKED["generator"], batch, _FORKED["root"], md, _FORKED["base"]))
 
 
 def _read_json(path: Path) -> dict[str, str]:

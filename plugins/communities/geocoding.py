@@ -529,6 +529,9 @@ class OnlineLookup:
                 if fatal:
                     self.unreachable = reason
                 raise LookupFailed(reason, fatal) from exc
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+                # An answer without usable coordinates (a changed API, a broken proxy): this query fails, the run goes on.
+                raise LookupFailed(f"the geocoding service gave an answer that could not be read ({type(exc).__name__})", False) from exc
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     def delay(self, attempt: int, exc: BaseException) -> float:

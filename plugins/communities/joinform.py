@@ -135,7 +135,7 @@ def _field(key: str, sub: dict[str, Any], parent: str, required: bool, tags: dic
         widget = fmt
     elif fmt == "uri" or "http" in sub.get("pattern", ""):
         widget = "url"
-    elif max_length is not None and max_length > TEXTAREA_MIN_LENGTH or "Markdown" in description:
+    elif (max_length is not None and max_length > TEXTAREA_MIN_LENGTH) or "Markdown" in description:
         widget = "textarea"
     else:
         widget = "text"

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import markdown
 import nh3
+from markupsafe import Markup
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -72,25 +74,29 @@ class MarkdownCache:
     def key(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def render(self, text: str) -> str:
+    def render(self, text: str) -> Markup:
+        """Sanitised HTML, marked safe for the (autoescaping) templates."""
         if not text or not text.strip():
-            return ""
+            return Markup("")
         key = self.key(text)
         self._used.add(key)
         cached = self._entries.get(key)
         if cached is not None:
             self.hits += 1
-            return cached
+            return Markup(cached)
         self.misses += 1
         self._md.reset()
         html = sanitise(_demote_headings(self._md.convert(text)))
         self._entries[key] = html
-        return html
+        return Markup(html)
 
     def update(self, entries: dict[str, str]) -> None:
         """Merge entries rendered elsewhere (another process)."""
         self._entries.update(entries)
         self._used.update(entries)
+
+    def used_keys(self) -> set[str]:
+        return set(self._used)
 
     def new_entries(self, keys: set[str]) -> dict[str, str]:
         return {k: self._entries[k] for k in keys if k in self._entries}
@@ -117,10 +123,13 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         raise
 
 
-def json_for_html(value: Any) -> str:
-    """JSON safe to place inside <script> in a page: no '</script>', no HTML comment openers."""
+def json_for_html(value: Any) -> Markup:
+    """JSON safe to place inside <script> in a page: no '</script>', no HTML comment openers.
+
+    Marked safe so the autoescaping templates do not turn its quotes into entities.
+    """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return (
+    return Markup(
         text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     )
@@ -130,3 +139,23 @@ def obfuscate_email(address: str) -> dict[str, str]:
     """Pieces a small script reassembles; without JavaScript people read 'name at domain'."""
     user, _, domain = address.partition("@")
     return {"user": user[::-1], "domain": domain[::-1], "text": f"{user} [at] {domain}"}
+
+
+_EXTERNAL_LINK = re.compile(r'<a\s+([^>]*?)href="(https?://[^"]+)"([^>]*)>', re.I)
+
+
+def external_links_noopener(html: str, site_url: str = "") -> str:
+    """rel="noopener" on links leaving the site, in Pelican's own articles and pages."""
+    def fix(match: re.Match[str]) -> str:
+        before, href, after = match.groups()
+        if (site_url and href.startswith(site_url)) or "rel=" in before + after:
+            return match.group(0)
+        return f'<a {before}href="{href}"{after} rel="noopener">'
+
+    return _EXTERNAL_LINK.sub(fix, html)
+
+
+def process_content(content: Any) -> None:
+    """content_object_init receiver: harden links in articles and pages written in content/."""
+    if getattr(content, "_content", None):
+        content._content = external_links_noopener(content._content, content.settings.get("SITEURL", ""))

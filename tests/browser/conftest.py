@@ -78,3 +78,40 @@ def page(browser: object) -> Iterator[object]:
     pg.on("dialog", lambda dialog: (pg.dialogs.append(dialog.message), dialog.dismiss()))
     yield pg
     context.close()
+
+
+@pytest.fixture
+def wait_js():
+    """wait_js(page, expression, timeout=5.0): poll a JavaScript expression until it is truthy; returns its value.
+
+    Playwright's wait_for_function evaluates its predicate with eval inside the page, which the
+    site's Content-Security-Policy (no 'unsafe-eval') forbids; page.evaluate goes through the
+    DevTools protocol and is allowed.
+    """
+    import time
+
+    def wait(page, expression: str, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = page.evaluate(expression)
+            if value or time.monotonic() > deadline:
+                assert value, f"timed out waiting for {expression!r}"
+                return value
+            time.sleep(0.05)
+
+    return wait
+
+
+@pytest.fixture(scope="session")
+def serve_folder() -> Iterator[object]:
+    """serve_folder(path) -> base URL of a local server for another built site; all are stopped at the end."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        server, url = serve(folder)
+        servers.append(server)
+        return url
+
+    yield start
+    for server in servers:
+        server.shutdown()

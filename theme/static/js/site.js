@@ -28,7 +28,7 @@
     var map = L.map(mini, { scrollWheelZoom: false }).setView([lat, lon], 12);
     if (config.tiles) { L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 18 }).addTo(map); }
     L.circleMarker([lat, lon], { radius: 9, color: "#064d29", fillColor: "#0b6b3a", fillOpacity: 0.8 }).addTo(map)
-      .bindTooltip(mini.dataset.name);
+      .bindTooltip(document.createTextNode(mini.dataset.name));  // a text node: Leaflet puts strings in as HTML
   }
 
   // Directory filters: filter and sort the cards in place, keeping the state in the URL.

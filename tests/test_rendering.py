@@ -1,0 +1,49 @@
+"""Contributors' Markdown into safe HTML, and JSON safe inside a page."""
+
+from __future__ import annotations
+
+import json
+
+from communities import rendering
+
+
+def test_markdown_is_sanitised_to_an_allow_list() -> None:
+    md = rendering.MarkdownCache(None)
+    html = md.render("**bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>\n\n# Heading")
+    assert "<strong>bold</strong>" in html
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html and "<img" not in html
+    assert "<h3>Heading</h3>" in html  # demoted below the page's own headings
+
+
+def test_links_keep_http_and_gain_noopener() -> None:
+    html = rendering.MarkdownCache(None).render("[site](https://example.org) [mail](mailto:a@example.org) [bad](data:text/html,x)")
+    assert 'href="https://example.org"' in html and "noopener" in html
+    assert 'href="mailto:a@example.org"' in html
+    assert "data:" not in html
+
+
+def test_the_markdown_cache_survives_a_restart(tmp_path) -> None:
+    path = tmp_path / "md.json"
+    first = rendering.MarkdownCache(path)
+    html = first.render("*hello*")
+    first.save()
+    second = rendering.MarkdownCache(path)
+    assert second.render("*hello*") == html and second.hits == 1 and second.misses == 0
+
+
+def test_json_for_html_cannot_close_the_script_element() -> None:
+    text = rendering.json_for_html({"name": "</script><script>alert(1)</script><!--", "x": "\u2028"})
+    assert "</script" not in text and "<!--" not in text and "\u2028" not in text
+    assert json.loads(text)["name"] == "</script><script>alert(1)</script><!--"
+
+
+def test_external_links_in_content_get_noopener() -> None:
+    html = '<a href="https://example.org/x">x</a> <a href="/local">y</a> <a href="https://site.example/z">z</a>'
+    out = rendering.external_links_noopener(html, "https://site.example")
+    assert out.count('rel="noopener"') == 1 and '<a href="/local">' in out
+
+
+def test_email_is_obfuscated() -> None:
+    parts = rendering.obfuscate_email("hello@example.org")
+    assert "hello@example.org" not in json.dumps(parts)
+    assert parts["user"][::-1] + "@" + parts["domain"][::-1] == "hello@example.org"
