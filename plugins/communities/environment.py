@@ -73,6 +73,6 @@ def _long_date(value: str | dt.date, lang: str) -> str:
         return ""
     day = dt.date.fromisoformat(value) if isinstance(value, str) else value
     try:
-        return format_date(day, format="long", locale=lang)
+        return format_date(day, format="long", locale="en_GB" if lang == "en" else lang)
     except (ValueError, LookupError):
         return day.isoformat()

@@ -63,9 +63,9 @@ def _fingerprint(*parts: Any) -> str:
     return digest.hexdigest()[:32]
 
 
-def _tree_fingerprint(folder: Path) -> str:
+def _tree_fingerprint(folder: Path, pattern: str = "*") -> str:
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(folder.rglob(pattern)):
         if path.is_file():
             digest.update(str(path.relative_to(folder)).encode())
             digest.update(path.read_bytes())
@@ -160,7 +160,9 @@ class CommunitiesGenerator(Generator):
         # One manifest per output folder: a page is only skipped if *this* folder has its current version.
         manifest_path = cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json"
         old = _read_json(manifest_path)
-        theme_print = _tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
+        # Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
+        theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
+                       + _tree_fingerprint(Path(__file__).parent, "*.py"))
         shared = _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
                               self.conf["COMMUNITIES_REPO_URL"], self.conf["COMMUNITIES_REPO_BRANCH"], base["tag_labels"])
         manifest: dict[str, str] = {}

@@ -32,3 +32,10 @@ def test_directory_tag_filter_narrows_the_list_and_keeps_it_in_the_url(page, sit
     assert "tag=gaelic" in page.url
     page.reload()
     assert page.locator(".card:visible").count() == visible
+
+
+def test_the_community_page_draws_its_small_map(page, site_url: str) -> None:
+    page.goto(site_url + "/communities/leith/")
+    page.wait_for_load_state("load")
+    assert page.locator("#mini-map .leaflet-interactive").count() == 1
+    assert page.errors == []

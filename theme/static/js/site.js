@@ -21,6 +21,8 @@
   });
 
   // The small map on a community page.
+  // Leaflet is a deferred script after this one: wait until every deferred script has run.
+  document.addEventListener("DOMContentLoaded", function () {
   var mini = document.getElementById("mini-map");
   if (mini && window.L) {
     var lat = parseFloat(mini.dataset.lat), lon = parseFloat(mini.dataset.lon);
@@ -30,6 +32,7 @@
     L.circleMarker([lat, lon], { radius: 9, color: "#064d29", fillColor: "#0b6b3a", fillOpacity: 0.8 }).addTo(map)
       .bindTooltip(document.createTextNode(mini.dataset.name));  // a text node: Leaflet puts strings in as HTML
   }
+  });
 
   // Directory filters: filter and sort the cards in place, keeping the state in the URL.
   var form = document.getElementById("directory-filters");
