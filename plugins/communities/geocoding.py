@@ -25,7 +25,6 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import math
 import os
 import re
 import sys
@@ -53,6 +52,7 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 
 from . import model, records, settings
+from .geo import distance_km
 from .problems import ERROR, WARNING, Problem
 
 SOURCES = ("record", "cache", "gazetteer", "online")
@@ -137,11 +137,6 @@ def label(location: model.Location) -> str:
     return ", ".join(p for p in (location.place, location.region, location.country) if p)
 
 
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance (haversine, mean Earth radius)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
 
 
 def rounded(value: float, decimals: int) -> float:

@@ -33,6 +33,7 @@ import jsonschema_rs
 import yaml
 
 from . import records
+from .geo import distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
 
@@ -481,10 +482,6 @@ def _name_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
-def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
 
 
 def _coords(data: dict[str, Any]) -> tuple[float, float] | None:
@@ -540,7 +537,7 @@ def _near_duplicates(recs: list[RawRecord]) -> list[Problem]:
                 matcher.set_seq1(okey)
                 if matcher.quick_ratio() < 0.85 or matcher.ratio() < 0.85:
                     continue
-                if _distance_km(point, opoint) <= NEAR_DUPLICATE_KM:
+                if distance_km(point, opoint) <= NEAR_DUPLICATE_KM:
                     (line, col), _ = records.locate(other.text, ("name",))
                     problems.append(Problem(other.path, line, col, "name",
                                             f"{other.data['name']!r} looks like {rec.data['name']!r} ({rec.path}), less than {NEAR_DUPLICATE_KM:g} km away",
