@@ -254,11 +254,13 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         records_in = len(cat.communities)
-        pages = sum(1 for p in out.written if p.startswith("communities/") and p.count("/") == 2 and p != "communities/index.html")
+        # Count what is on disk, not what we meant to write.
+        pages = sum(1 for c in cat.communities if (out.root / "communities" / c.slug / "index.html").is_file())
         with (out.root / "data/communities.csv").open(encoding="utf-8", newline="") as handle:
             csv_rows = sum(1 for _ in csv.reader(handle)) - 1
         places = sum(1 for c in cat.communities if c.kind == "place")
-        features = sum(1 for c in cat.communities if c.kind == "place" and c.point)
+        written = json.loads((out.root / "data/communities.geojson").read_text(encoding="utf-8"))
+        features = sum(1 for f in written["features"] if f["properties"]["kind"] == "place")
         if not (records_in == pages == csv_rows) or features != places:
             raise RuntimeError(
                 f"communities: output does not match the records: {records_in} records, {pages} pages, "
