@@ -71,3 +71,20 @@ def test_removed_records_lose_their_pages_on_rebuild(tmp_path: Path) -> None:
     result = build_site(out, data, "--no-search")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (out / "communities/leith/index.html").exists()
+
+
+def test_a_rebuild_after_an_edit_updates_every_page_that_shows_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data/communities", data)
+    out = tmp_path / "out"
+    assert build_site(out, data, "--no-search").returncode == 0
+    untouched = (out / "communities/frome/index.html").stat().st_mtime_ns
+    path = data / "leith.yaml"
+    text = path.read_text(encoding="utf-8")
+    summary = next(line for line in text.splitlines() if line.startswith("summary:"))
+    path.write_text(text.replace(summary, "summary: Edited summary for the rebuild test."), encoding="utf-8")
+    assert build_site(out, data, "--no-search").returncode == 0
+    for page in ("communities/leith/index.html", "communities/index.html", "tags/food/index.html", "data/communities/leith.json",
+                 "data/communities.json", "data/communities.csv"):
+        assert "Edited summary for the rebuild test." in (out / page).read_text(encoding="utf-8"), page
+    assert (out / "communities/frome/index.html").stat().st_mtime_ns == untouched

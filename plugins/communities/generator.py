@@ -105,17 +105,26 @@ class CommunitiesGenerator(Generator):
         self.output = out
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
         md = rendering.MarkdownCache(cache_dir / "markdown.json")
+        manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json", out.root)
         base = self._base_context()
-        # A card looks the same on every listing page: render each once, not once per page it appears on.
-        macros = self.env.get_template("_macros.html").make_module(base)
-        base["card_html"] = {c.slug: macros.card(c) for c in self.catalogue.communities}
-        self._write_community_pages(out, md, base, cache_dir)
-        for spec in self._collection_pages(md):
-            out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
-        self._write_data(out)
+        shared = self._shared_fingerprint(base)
+        self._write_community_pages(out, md, base, manifest, shared)
+        self._write_collection_pages(out, md, base, manifest, shared)
+        self._write_data(out, manifest, shared, cache_dir)
         self._write_sitemap(out)
         md.save()
+        manifest.save()
         self._check_nothing_lost(out)
+
+    def _shared_fingerprint(self, base: dict[str, Any]) -> str:
+        """What every page depends on besides its own data.
+
+        Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
+        """
+        theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
+                       + _tree_fingerprint(Path(__file__).parent, "*.py"))
+        return _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
+                            {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_")}, base["tag_labels"])
 
     def _base_context(self) -> dict[str, Any]:
         cat = self.catalogue
@@ -154,31 +163,36 @@ class CommunitiesGenerator(Generator):
             "output_file": f"communities/{c.slug}/index.html",
         }
 
-    def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any], cache_dir: Path) -> None:
+    def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any],
+                               manifest: Manifest, shared: str) -> None:
         cat = self.catalogue
         assert cat is not None
-        # One manifest per output folder: a page is only skipped if *this* folder has its current version.
-        manifest_path = cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json"
-        old = _read_json(manifest_path)
-        # Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
-        theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
-                       + _tree_fingerprint(Path(__file__).parent, "*.py"))
-        shared = _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
-                              self.conf["COMMUNITIES_REPO_URL"], self.conf["COMMUNITIES_REPO_BRANCH"], base["tag_labels"])
-        manifest: dict[str, str] = {}
         todo: list[Community] = []
         for c in cat.communities:
             save_as = f"communities/{c.slug}/index.html"
-            key = _fingerprint(shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
-            manifest[save_as] = key
             out.written.append(save_as)
-            if old.get(save_as) != key or not (out.root / save_as).exists():
+            if manifest.stale(save_as, shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug)):
                 todo.append(c)
         self._render_communities(todo, out, md, base)
-        for stale in set(old) - set(manifest):
-            (out.root / stale).unlink(missing_ok=True)
-        rendering.atomic_write(manifest_path, json.dumps(manifest, sort_keys=True))
-        log.info("communities: %d pages rendered, %d unchanged", len(todo), len(manifest) - len(todo))
+        log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
+
+    def _write_collection_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any],
+                                manifest: Manifest, shared: str) -> None:
+        """Listing pages depend on every community and on the news: skipped only when none of it changed."""
+        cat = self.catalogue
+        assert cat is not None
+        everything = _fingerprint(shared, [(c.slug, c.digest, c.point) for c in cat.communities], sorted(cat.review_due),
+                                  [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
+                                   for kind in ("articles", "pages") for d in self.context.get(kind, [])])
+        specs = list(self._collection_pages(md))
+        todo = [spec for spec in specs if manifest.stale(spec.save_as, everything)]
+        out.written.extend(spec.save_as for spec in specs if spec not in todo)
+        if todo:
+            # A card looks the same on every listing page: render each once, not once per page it appears on.
+            macros = self.env.get_template("_macros.html").make_module(base)
+            base = {**base, "card_html": {c.slug: macros.card(c) for c in cat.communities}}
+        for spec in todo:
+            out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
 
     def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache, base: dict[str, Any]) -> None:
         """Render and write pages, split across forked processes when there are many."""
@@ -223,22 +237,42 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
         yield from (PageSpec(*spec) for spec in mapping.pages(cat, self.conf))  # map, embed, near, deserts, search
 
-    def _write_data(self, out: Output) -> None:
+    def _write_data(self, out: Output, manifest: Manifest, shared: str, cache_dir: Path) -> None:
         cat = self.catalogue
         assert cat is not None
         comms = cat.communities
-        records = [exports.public_record(c, self.site_url) for c in comms]
+        texts = self._record_json(comms, shared, cache_dir)
+        for c in comms:
+            save_as = f"data/communities/{c.slug}.json"
+            out.written.append(save_as)
+            if manifest.stale(save_as, texts[c.slug]):
+                out.write(save_as, texts[c.slug] + "\n")
+        # Compact JSON of a list is its items' JSON joined by commas: reuse each record's text.
+        out.write("data/communities.json", "[" + ",".join(texts[c.slug] for c in comms) + "]\n")
         out.write("data/communities.geojson", exports.dumps(exports.geojson(comms, self.site_url)))
         out.write("data/communities.csv", exports.csv_text(comms, self.site_url))
-        out.write("data/communities.json", exports.dumps(records))
         out.write("data/community.schema.json", settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes())
         out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
-        for record in records:
-            out.write(f"data/communities/{record['slug']}.json", exports.dumps(record))
         title = self.settings.get("SITENAME", "")
         out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
         for save_as, text in mapping.data_files(cat, self.conf):  # map data, places, deserts, map frames
             out.write(save_as, text)
+
+    def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> dict[str, str]:
+        """Each community's public JSON, kept between builds by record digest (most builds change few records)."""
+        path = cache_dir / "records-json.json"
+        old = _read_json(path)
+        texts: dict[str, str] = {}
+        fresh: dict[str, str] = {}
+        for c in comms:
+            key = _fingerprint(shared, c.digest, c.point)
+            text = old.get(key)
+            if text is None:
+                text = exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n")
+            texts[c.slug] = fresh[key] = text
+        if fresh.keys() != old.keys():
+            rendering.atomic_write(path, json.dumps(fresh, ensure_ascii=False, sort_keys=True))
+        return texts
 
     def _write_sitemap(self, out: Output) -> None:
         """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
@@ -266,6 +300,31 @@ class CommunitiesGenerator(Generator):
                 f"communities: output does not match the records: {records_in} records, {pages} pages, "
                 f"{csv_rows} CSV rows, {places} place records, {features} map features"
             )
+
+
+class Manifest:
+    """What each output file was made from, per output folder, so unchanged files are not made again.
+
+    A file is written again when its inputs changed or it is missing; files the
+    last build made that this build no longer makes (a removed community) are deleted.
+    """
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path = path
+        self.root = root
+        self.old = _read_json(path)
+        self.new: dict[str, str] = {}
+
+    def stale(self, save_as: str, *inputs: Any) -> bool:
+        key = _fingerprint(*inputs)
+        self.new[save_as] = key
+        return self.old.get(save_as) != key or not (self.root / save_as).exists()
+
+    def save(self) -> None:
+        for gone in set(self.old) - set(self.new):
+            (self.root / gone).unlink(missing_ok=True)
+        if self.new != self.old:
+            rendering.atomic_write(self.path, json.dumps(self.new, sort_keys=True))
 
 
 _FORKED: dict[str, Any] = {}

