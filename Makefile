@@ -32,7 +32,7 @@ serve: site
 	$(BIN)/python -m http.server --directory "$(OUTPUT_DIR)" --bind 127.0.0.1 $(PORT)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check plugins scripts tests pelican.conf.py
+	$(BIN)/ruff check plugins scripts tests benchmarks pelican.conf.py
 
 test: lint
 	$(BIN)/python -m pytest -q
