@@ -49,6 +49,16 @@ def context_from(conf: dict[str, Any], today: str | None = None) -> tuple[valida
     )
 
 
+def date_option(value: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD command-line value, or a usage error that says how to write it."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"{option} must be a date written YYYY-MM-DD, got {value!r}") from exc
+
+
 def record_cache_path(conf: dict[str, Any]) -> Path:
     return settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
 
@@ -113,11 +123,7 @@ def _validate_args(argv: Sequence[str] | None) -> argparse.Namespace:
 @guarded
 def validate_main(argv: Sequence[str] | None = None) -> int:
     args = _validate_args(argv)
-    if args.today:
-        try:
-            dt.date.fromisoformat(args.today)
-        except ValueError as exc:
-            raise UsageError(f"--today must be a date written YYYY-MM-DD, got {args.today!r}") from exc
+    date_option(args.today, "--today")
     conf = load_settings(args.config)
     ctx, vocab_problems = context_from(conf, args.today)
     if args.paths:

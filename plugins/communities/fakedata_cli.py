@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import fakedata
-from .cli import EXIT_OK, UsageError, display_path, guarded, parser
+from .cli import EXIT_OK, UsageError, date_option, display_path, guarded, parser
 
 MAX_COUNT = 1_000_000
 
@@ -40,10 +39,7 @@ def make_fake_data_main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     count = _int(args.count, "--count", 1, MAX_COUNT)
     seed = _int(args.seed, "--seed", 0, 2**63)
-    try:
-        today = dt.date.fromisoformat(args.today)
-    except ValueError:
-        raise UsageError(f"--today must be a date written YYYY-MM-DD, got {args.today!r}") from None
+    today = date_option(args.today, "--today")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out must be a folder, but {args.out!r} is a file")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import links, model, records, settings, validation
-from .cli import EXIT_INVALID, EXIT_OK, UsageError, context_from, guarded, load_settings, parser
+from .cli import EXIT_INVALID, EXIT_OK, UsageError, context_from, date_option, guarded, load_settings, parser
 
 
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -37,10 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     if args.timeout <= 0 or args.workers < 1:
         raise UsageError("--timeout must be above 0 and --workers at least 1")
-    try:
-        today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
-    except ValueError as exc:
-        raise UsageError(f"--today must be a date written YYYY-MM-DD, got {args.today!r}") from exc
+    today = date_option(args.today, "--today") or dt.date.today()
     conf = load_settings(args.config)
     folder = Path(args.dir) if args.dir else settings.project_path(conf, "COMMUNITIES_DIR")
     ctx, _ = context_from(conf, today.isoformat())

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model, records, review, settings, validation
-from .cli import EXIT_INVALID, EXIT_OK, UsageError, context_from, display_path, guarded, load_settings, parser, print_problems
+from .cli import EXIT_INVALID, EXIT_OK, UsageError, context_from, date_option, display_path, guarded, load_settings, parser, print_problems
 from .problems import Problem
 
 
@@ -37,15 +37,6 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--today", metavar="YYYY-MM-DD", help="treat this date as today")
     p.add_argument("--config", metavar="FILE", help="settings file (default: pelican.conf.py)")
     return p.parse_args(argv)
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise UsageError(f"{option} must be a date written YYYY-MM-DD, got {value!r}") from exc
 
 
 def _number(value: str | None) -> float | None:
@@ -106,7 +97,7 @@ def run(argv: Sequence[str] | None = None, ask: Ask | None = None, interactive: 
     """The command, with the questions and the terminal check injectable for tests (main adds the error guard)."""
     args = _args(argv)
     conf = load_settings(args.config)
-    today = _date(args.today, "--today") or _date(conf.get("COMMUNITIES_TODAY"), "COMMUNITIES_TODAY") or dt.date.today()
+    today = date_option(args.today, "--today") or date_option(conf.get("COMMUNITIES_TODAY"), "COMMUNITIES_TODAY") or dt.date.today()
     folder = Path(args.dir) if args.dir else settings.project_path(conf, "COMMUNITIES_DIR")
     if args.due:
         return _due(args, conf, today, folder)
@@ -120,7 +111,7 @@ def run(argv: Sequence[str] | None = None, ask: Ask | None = None, interactive: 
     missing = [name for name in ("commitment", "note") if getattr(args, name) is None]
     if missing:
         raise UsageError(f"missing {' and '.join('--' + m for m in missing)} (run it in a terminal to be asked instead)")
-    request = review.Request(args.commitment, args.note, _date(args.date, "--date") or today, _number(args.value),
+    request = review.Request(args.commitment, args.note, date_option(args.date, "--date") or today, _number(args.value),
                              args.status or None)
     ctx, _ = context_from(conf, today.isoformat())
     added, problems = review.review_file(path, request, ctx, write=not args.dry_run)
