@@ -23,7 +23,7 @@ from typing import Any
 from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
-from . import charts, exports, mapping, pipeline, rendering, settings
+from . import charts, exports, joinform, mapping, pipeline, rendering, settings
 from .model import AREAS, STATUSES, Community
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class CommunitiesGenerator(Generator):
         base = self._base_context()
         shared = self._shared_fingerprint(base)
         self._write_community_pages(out, md, base, manifest, shared)
-        self._write_collection_pages(out, md, base, manifest, shared)
+        self._write_collection_pages(out, base, manifest, shared)
         self._write_data(out, manifest, shared, cache_dir)
         self._write_sitemap(out)
         md.save()
@@ -176,7 +176,7 @@ class CommunitiesGenerator(Generator):
         self._render_communities(todo, out, md, base)
         log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
 
-    def _write_collection_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any],
+    def _write_collection_pages(self, out: Output, base: dict[str, Any],
                                 manifest: Manifest, shared: str) -> None:
         """Listing pages depend on every community and on the news: skipped only when none of it changed."""
         cat = self.catalogue
@@ -184,7 +184,7 @@ class CommunitiesGenerator(Generator):
         everything = _fingerprint(shared, [(c.slug, c.digest, c.point) for c in cat.communities], sorted(cat.review_due),
                                   [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
                                    for kind in ("articles", "pages") for d in self.context.get(kind, [])])
-        specs = list(self._collection_pages(md))
+        specs = list(self._collection_pages())
         todo = [spec for spec in specs if manifest.stale(spec.save_as, everything)]
         out.written.extend(spec.save_as for spec in specs if spec not in todo)
         if todo:
@@ -209,7 +209,7 @@ class CommunitiesGenerator(Generator):
         finally:
             _FORKED.clear()
 
-    def _collection_pages(self, md: rendering.MarkdownCache) -> Iterable[PageSpec]:
+    def _collection_pages(self) -> Iterable[PageSpec]:
         cat = self.catalogue
         assert cat is not None
         articles = self.context.get("articles", [])
@@ -231,7 +231,6 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("resources/index.html", "resources.html", {"resources": sorted(self.context.get("pages", []), key=lambda p: p.title),
                                                                    "output_file": "resources/index.html"})
         yield PageSpec("data/index.html", "data.html", {"output_file": "data/index.html"})
-        from . import joinform  # the join form, described from the schema and the tag vocabulary
         yield PageSpec("join/index.html", "join.html", joinform.page_context(
             settings.project_path(self.conf, "COMMUNITIES_SCHEMA"), self.loaded.vocabulary if self.loaded else {}))
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
