@@ -222,3 +222,11 @@ def test_a_corrupt_record_cache_is_ignored(tmp_path: Path, ctx: validation.Conte
     cache = tmp_path / "records.pickle"
     cache.write_bytes(b"not a pickle")
     assert validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache).problems == []
+
+
+def test_an_unwritable_cache_folder_does_not_stop_validation(tmp_path: Path, ctx: validation.Context) -> None:
+    (tmp_path / "a.yaml").write_text(VALID, encoding="utf-8")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    report = validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=blocker / "records.pickle")
+    assert report.problems == [] and report.files == 1

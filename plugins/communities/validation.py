@@ -580,8 +580,11 @@ class RecordCache:
         """Keep what this run saw; written atomically so an interrupted run leaves the old cache."""
         if not self.path or self.fresh.keys() == self.entries.keys():
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".records.", suffix=".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".records.", suffix=".tmp")
+        except OSError:
+            return  # a read-only checkout: checking still works, it is just not remembered
         try:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump({"fingerprint": self.fingerprint, "entries": self.fresh}, handle, protocol=pickle.HIGHEST_PROTOCOL)
