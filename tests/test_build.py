@@ -88,3 +88,28 @@ def test_a_rebuild_after_an_edit_updates_every_page_that_shows_it(tmp_path: Path
                  "data/communities.json", "data/communities.csv"):
         assert "Edited summary for the rebuild test." in (out / page).read_text(encoding="utf-8"), page
     assert (out / "communities/frome/index.html").stat().st_mtime_ns == untouched
+
+
+def test_an_edit_remakes_only_the_listing_pages_that_show_the_record(tmp_path: Path) -> None:
+    import re
+
+    import yaml
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data/communities", data)
+    out = tmp_path / "out"
+    assert build_site(out, data, "--no-search").returncode == 0
+    path = data / "leith.yaml"
+    text = path.read_text(encoding="utf-8")
+    summary = next(line for line in text.splitlines() if line.startswith("summary:"))
+    path.write_text(text.replace(summary, "summary: Edited again for the listing test."), encoding="utf-8")
+    result = build_site(out, data, "--no-search", "--verbose")
+    assert result.returncode == 0
+    rendered, unchanged = map(int, re.search(r"(\d+) listing pages rendered, (\d+) unchanged", result.stderr).groups())
+    tags = len(list((out / "tags").glob("*/index.html")))
+    regions = len(list((out / "regions").glob("*/index.html")))
+    leith_tags = len(yaml.safe_load(path.read_text(encoding="utf-8"))["tags"])
+    # Every tag page and region page that does not list Leith is left alone.
+    assert unchanged == (tags - leith_tags) + (regions - 1)
+    for slug in yaml.safe_load(path.read_text(encoding="utf-8"))["tags"]:
+        assert "Edited again for the listing test." in (out / "tags" / slug / "index.html").read_text(encoding="utf-8")

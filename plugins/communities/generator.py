@@ -34,6 +34,7 @@ class PageSpec:
     save_as: str
     template: str
     context: dict[str, Any]
+    depends: tuple[Community, ...] | None = None  # None: the page shows (or counts) every community
 
 
 class Output:
@@ -178,21 +179,42 @@ class CommunitiesGenerator(Generator):
 
     def _write_collection_pages(self, out: Output, base: dict[str, Any],
                                 manifest: Manifest, shared: str) -> None:
-        """Listing pages depend on every community and on the news: skipped only when none of it changed."""
+        """Listing pages are made again only when something they show changed.
+
+        A tag or region page depends on its own communities (and the tag's news);
+        every other listing depends on all communities and all news.
+        """
         cat = self.catalogue
         assert cat is not None
-        everything = _fingerprint(shared, [(c.slug, c.digest, c.point) for c in cat.communities], sorted(cat.review_due),
-                                  [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
-                                   for kind in ("articles", "pages") for d in self.context.get(kind, [])])
+        news = [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
+                for kind in ("articles", "pages") for d in self.context.get(kind, [])]
+        everything = _fingerprint(shared, [self._card_inputs(c) for c in cat.communities], news)
         specs = list(self._collection_pages())
-        todo = [spec for spec in specs if manifest.stale(spec.save_as, everything)]
-        out.written.extend(spec.save_as for spec in specs if spec not in todo)
+        todo = []
+        for spec in specs:
+            if spec.depends is None:
+                inputs: tuple[Any, ...] = (everything,)
+            else:
+                own_news = [(a.url, a.title, str(a.date), a.summary) for a in spec.context.get("articles", [])]
+                about = (spec.context.get("page_title"), getattr(spec.context.get("tag"), "description", ""),
+                         getattr(spec.context.get("region"), "country_name", ""))
+                inputs = (shared, [self._card_inputs(c) for c in spec.depends], own_news, about)
+            if manifest.stale(spec.save_as, *inputs):
+                todo.append(spec)
+            else:
+                out.written.append(spec.save_as)
         if todo:
             # A card looks the same on every listing page: render each once, not once per page it appears on.
             macros = self.env.get_template("_macros.html").make_module(base)
             base = {**base, "card_html": {c.slug: macros.card(c) for c in cat.communities}}
         for spec in todo:
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
+        log.info("communities: %d listing pages rendered, %d unchanged", len(todo), len(specs) - len(todo))
+
+    def _card_inputs(self, c: Community) -> tuple[Any, ...]:
+        cat = self.catalogue
+        assert cat is not None
+        return (c.slug, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
 
     def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache, base: dict[str, Any]) -> None:
         """Render and write pages, split across forked processes when there are many."""
@@ -220,11 +242,12 @@ class CommunitiesGenerator(Generator):
         for tag in cat.tags:
             news = [a for a in articles if any(t.slug == tag.slug for t in getattr(a, "tags", []))]
             yield PageSpec(f"tags/{tag.slug}/index.html", "tag.html", {"tag": tag, "articles": news, "page_title": tag.label,
-                                                                        "output_file": f"tags/{tag.slug}/index.html"})
+                                                                        "output_file": f"tags/{tag.slug}/index.html"}, tag.communities)
         yield PageSpec("regions/index.html", "regions.html", {"output_file": "regions/index.html"})
         for region in cat.regions:
             yield PageSpec(f"regions/{region.slug}/index.html", "region.html", {"region": region, "page_title": region.name,
-                                                                                 "output_file": f"regions/{region.slug}/index.html"})
+                                                                                 "output_file": f"regions/{region.slug}/index.html"},
+                           region.communities)
         yield PageSpec("interest/index.html", "interest.html", {"output_file": "interest/index.html"})
         yield PageSpec("commitments/index.html", "commitments.html", {"output_file": "commitments/index.html"})
         yield PageSpec("stats/index.html", "stats.html", {"charts": charts.for_stats(cat.stats), "output_file": "stats/index.html"})
