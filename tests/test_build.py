@@ -105,7 +105,7 @@ def test_an_edit_remakes_only_the_listing_pages_that_show_the_record(tmp_path: P
     path.write_text(text.replace(summary, "summary: Edited again for the listing test."), encoding="utf-8")
     result = build_site(out, data, "--no-search", "--verbose")
     assert result.returncode == 0
-    rendered, unchanged = map(int, re.search(r"(\d+) listing pages rendered, (\d+) unchanged", result.stderr).groups())
+    _rendered, unchanged = map(int, re.search(r"(\d+) listing pages rendered, (\d+) unchanged", result.stderr).groups())
     tags = len(list((out / "tags").glob("*/index.html")))
     regions = len(list((out / "regions").glob("*/index.html")))
     leith_tags = len(yaml.safe_load(path.read_text(encoding="utf-8"))["tags"])
