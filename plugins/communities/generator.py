@@ -86,6 +86,7 @@ class CommunitiesGenerator(Generator):
         self.loaded: pipeline.Loaded | None = None
         self.catalogue: catalogue_mod.Catalogue | None = None
         self.output: Output | None = None
+        self.map_work: mapping.MapWork | None = None
 
     # --- phase one ----------------------------------------------------------------
     def generate_context(self) -> None:
@@ -211,6 +212,11 @@ class CommunitiesGenerator(Generator):
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
         log.info("communities: %d listing pages rendered, %d unchanged", len(todo), len(specs) - len(todo))
 
+    def _map_work(self) -> mapping.MapWork:
+        if self.map_work is None:
+            self.map_work = mapping.prepare(self.catalogue, self.conf)
+        return self.map_work
+
     def _card_inputs(self, c: Community) -> tuple[Any, ...]:
         cat = self.catalogue
         assert cat is not None
@@ -257,7 +263,7 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("join/index.html", "join.html", joinform.page_context(
             settings.project_path(self.conf, "COMMUNITIES_SCHEMA"), self.loaded.vocabulary if self.loaded else {}))
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
-        yield from (PageSpec(*spec) for spec in mapping.pages(cat, self.conf))  # map, embed, near, deserts, search
+        yield from (PageSpec(*spec) for spec in mapping.pages(self._map_work()))  # map, embed, near, deserts, search
 
     def _write_data(self, out: Output, manifest: Manifest, shared: str, cache_dir: Path) -> None:
         cat = self.catalogue
@@ -277,7 +283,7 @@ class CommunitiesGenerator(Generator):
         out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
         title = self.settings.get("SITENAME", "")
         out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
-        for save_as, text in mapping.data_files(cat, self.conf):  # map data, places, deserts, map frames
+        for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
 
     def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> dict[str, str]:

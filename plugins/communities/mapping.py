@@ -182,12 +182,28 @@ def _deserts(cat: Any, conf: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     return places.deserts(town_list, cat.communities, float(conf["COMMUNITIES_DESERT_DISTANCE_KM"]))
 
 
-def pages(cat: Any, conf: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+@dataclass
+class MapWork:
+    """The map frames and the deserts, worked out once per build for both the pages and the data files."""
+
+    cat: Any
+    conf: dict[str, Any]
+    frames: dict[str, Frame]
+    towns_checked: list[Any]
+    deserts: list[Any]
+
+
+def prepare(cat: Any, conf: dict[str, Any]) -> MapWork:
+    everything, found = _deserts(cat, conf)
+    return MapWork(cat, conf, _frames(conf), everything, found)
+
+
+def pages(work: MapWork) -> list[tuple[str, str, dict[str, Any]]]:
     """(save_as, template, context) for /map/, /embed/, /near/, /deserts/ and /search/."""
     from .geocoding import country_name
 
-    frames = _frames(conf)
-    everything, found = _deserts(cat, conf)
+    cat, conf, frames = work.cat, work.conf, work.frames
+    everything, found = work.towns_checked, work.deserts
     placed = sum(1 for c in cat.communities if c.point)
     common = {"frame": frames["communities"], "frame_js": MAP_FRAME_JS, "placed_count": placed}
     distance = float(conf["COMMUNITIES_DESERT_DISTANCE_KM"])
@@ -206,12 +222,11 @@ def pages(cat: Any, conf: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
     ]
 
 
-def data_files(cat: Any, conf: dict[str, Any]) -> list[tuple[str, str]]:
+def data_files(work: MapWork) -> list[tuple[str, str]]:
     """(save_as, text): /data/map.json, /data/places.json, /data/deserts.json and the map frames' scripts."""
     from . import places
 
-    frames = _frames(conf)
-    everything, _ = _deserts(cat, conf)
+    cat, conf, frames, everything = work.cat, work.conf, work.frames, work.towns_checked
     town_list = places.towns(conf["COMMUNITIES_DESERT_COUNTRIES"], places_min_population(conf))
     regions = {r.slug: r.name for r in cat.regions}
     return [
