@@ -1,7 +1,9 @@
 """Open data: GeoJSON, CSV, JSON, JSON-LD and the Atom feed of new communities.
 
-Every export is built from `public_record`, so what is private (an unpublished
-postcode, exact coordinates) is removed in exactly one place.
+What is private never reaches this stage: the geocode stage drops an unpublished
+postcode and rounds coordinates (geocoding.without_private). `public_record`,
+the source of every JSON export, drops the postcode again as a last guard,
+since it copies the record's raw data rather than picking fields.
 """
 
 from __future__ import annotations
