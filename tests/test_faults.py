@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from communities import build_cli, exports, geocoding, rendering
+from communities import build_cli, exports, files, geocoding, rendering
 from conftest import ROOT, build_site
 from hostile.site import isolated_config
 from test_geocoding import FakeGeocoder, make_conf, record
@@ -121,7 +121,7 @@ def test_a_full_disk_is_a_clear_message_and_leaves_data_and_cache_intact(tmp_pat
         handle.write = lambda *_: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
         return handle
 
-    monkeypatch.setattr(rendering.os, "fdopen", full_fd)
+    monkeypatch.setattr(files.os, "fdopen", full_fd)
     code, out = _build_in_process(tmp_path, data, tmp_path / "site", capsys)
     assert code != 0
     assert "No space left on device" in out and "not built" in out
@@ -266,7 +266,7 @@ def test_markdown_cache_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypa
     first.render("**one**")
     first.save()
     before = path.read_bytes()
-    monkeypatch.setattr(rendering.os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     second = rendering.MarkdownCache(path)
     second.render("**two**")
     with pytest.raises(KeyboardInterrupt):

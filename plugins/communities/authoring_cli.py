@@ -12,7 +12,7 @@ from typing import Any
 from . import records, schemadoc, settings, validation
 from .catalogue import slugify
 from .cli import EXIT_INVALID, EXIT_OK, ROOT, UsageError, context_from, display_path, guarded, load_settings, parser, print_problems
-from .rendering import atomic_write
+from .files import atomic_write
 
 AREA_WORDS = {"action": "co-operative action (street party, clothes swap, meet-ups...)",
               "enterprise": "co-operative enterprise (finding and promoting local co-ops, a directory, events...)"}

@@ -24,6 +24,7 @@ from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
+from .files import atomic_write
 from .model import AREAS, STATUSES, Community
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ class CommunitiesGenerator(Generator):
                 text = exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n")
             texts[c.slug] = fresh[key] = text
         if fresh.keys() != old.keys():
-            rendering.atomic_write(path, json.dumps(fresh, ensure_ascii=False, sort_keys=True))
+            atomic_write(path, json.dumps(fresh, ensure_ascii=False, sort_keys=True))
         return texts
 
     def _write_sitemap(self, out: Output) -> None:
@@ -352,7 +353,7 @@ class Manifest:
         for gone in set(self.old) - set(self.new):
             (self.root / gone).unlink(missing_ok=True)
         if self.new != self.old:
-            rendering.atomic_write(self.path, json.dumps(self.new, sort_keys=True))
+            atomic_write(self.path, json.dumps(self.new, sort_keys=True))
 
 
 _FORKED: dict[str, Any] = {}

@@ -25,10 +25,8 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import defaultdict
@@ -52,6 +50,7 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 
 from . import model, records, settings
+from .files import atomic_write
 from .geo import distance_km
 from .problems import ERROR, WARNING, Problem
 
@@ -282,36 +281,11 @@ def render_cache(entries: dict[str, CacheEntry]) -> str:
 def write_atomic(path: Path, text: str) -> bool:
     """Replace the file in one step (temporary file, fsync, rename); False when it already says this."""
     data = text.encode("utf-8")
-    try:
+    with contextlib.suppress(FileNotFoundError):
         if path.read_bytes() == data:
             return False
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write(path, data, durable=True)
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_cache(path: Path, entries: dict[str, CacheEntry]) -> bool:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import markdown
 import nh3
 from markupsafe import Markup
+
+from .files import atomic_write
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -107,20 +107,6 @@ class MarkdownCache:
             return
         entries = {k: self._entries[k] for k in sorted(self._used) if k in self._entries}
         atomic_write(self.path, json.dumps({"version": _VERSION, "entries": entries}, ensure_ascii=False))
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def json_for_html(value: Any) -> Markup:

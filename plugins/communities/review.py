@@ -27,9 +27,7 @@ import datetime as dt
 import difflib
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from . import model, records, validation
+from .files import atomic_write
 from .problems import Problem
 
 _MAP_INDENT = re.compile(r"^( *)[A-Za-z_][\w-]*:[ \t]*\n( +)[A-Za-z_\"']", re.M)
@@ -282,20 +281,6 @@ def review_file(path: str | Path, request: Request, ctx: validation.Context, *, 
     diff = "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), path, path))
     last = _as_date(YAML(typ="safe").load(new).get("last_reviewed"))
     return Added(path, (index or 0) + 1, str(title), request.date.isoformat(), last.isoformat() if last else "", diff), []
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write beside the file, then rename over it: readers see the old file or the new, never half."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- which reviews are due -------------------------------------------------------------

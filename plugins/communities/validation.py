@@ -8,17 +8,16 @@ written for the person who made the mistake; the schema fills in the rest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
 import hashlib
 import json
 import math
-import os
 import pickle
 import re
 import sys
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ import jsonschema_rs
 import yaml
 
 from . import records
+from .files import atomic_write
 from .geo import distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
@@ -580,18 +580,9 @@ class RecordCache:
         """Keep what this run saw; written atomically so an interrupted run leaves the old cache."""
         if not self.path or self.fresh.keys() == self.entries.keys():
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".records.", suffix=".tmp")
-        except OSError:
-            return  # a read-only checkout: checking still works, it is just not remembered
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"fingerprint": self.fingerprint, "entries": self.fresh}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        stored = pickle.dumps({"fingerprint": self.fingerprint, "entries": self.fresh}, protocol=pickle.HIGHEST_PROTOCOL)
+        with contextlib.suppress(OSError):  # a read-only checkout or a full disk: checking still works, it is just not remembered
+            atomic_write(self.path, stored)
 
 
 _Checked = tuple[RawRecord | None, list[Problem], tuple[str, dict[str, Any], str, list[Problem]] | None]
