@@ -113,3 +113,37 @@ def test_an_edit_remakes_only_the_listing_pages_that_show_the_record(tmp_path: P
     assert unchanged == (tags - leith_tags) + (regions - 1)
     for slug in yaml.safe_load(path.read_text(encoding="utf-8"))["tags"]:
         assert "Edited again for the listing test." in (out / "tags" / slug / "index.html").read_text(encoding="utf-8")
+
+
+def _own_cache_config(tmp_path: Path) -> Path:
+    conf = tmp_path / "site.conf.py"
+    conf.write_text(f"exec(open({str(ROOT / 'pelican.conf.py')!r}).read().replace('__file__', {repr(str(ROOT / 'pelican.conf.py'))!r}))\n"
+                    f"COMMUNITIES_CACHE_DIR = {str(tmp_path / 'cache')!r}\n", encoding="utf-8")
+    return conf
+
+
+def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Path) -> None:
+    import json
+
+    conf = _own_cache_config(tmp_path)
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    cache = tmp_path / "cache" / "markdown.json"
+    first = json.loads(cache.read_text(encoding="utf-8"))["entries"]
+    assert len(first) >= 52  # every description (and any commitment descriptions)
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    # Nothing was rendered the second time, yet every record's Markdown is still cached for the next template change.
+    assert json.loads(cache.read_text(encoding="utf-8"))["entries"] == first
+
+
+def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None:
+    import re
+
+    conf = _own_cache_config(tmp_path)
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(out), "--no-search", "--config", str(conf),
+                             "--verbose"], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                            env={**os.environ, "COMMUNITIES_WORKERS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"communities: 0 pages rendered, 52 unchanged", result.stderr), result.stderr

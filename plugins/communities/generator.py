@@ -30,6 +30,11 @@ from .model import AREAS, STATUSES, Community
 log = logging.getLogger(__name__)
 
 
+# Settings that change how a build runs, never what a page shows: changing them re-renders nothing.
+_NOT_SHOWN = frozenset({"COMMUNITIES_WORKERS", "COMMUNITIES_CACHE_DIR", "COMMUNITIES_SEARCH_INDEX", "COMMUNITIES_GEOCODE_ONLINE",
+                        "COMMUNITIES_GEOCODER_OPTIONS", "COMMUNITIES_GEOCODER_USER_AGENT", "COMMUNITIES_GEOCODE_MIN_DELAY"})
+
+
 @dataclass(frozen=True)
 class PageSpec:
     save_as: str
@@ -127,7 +132,8 @@ class CommunitiesGenerator(Generator):
         theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
                        + _tree_fingerprint(Path(__file__).parent, "*.py"))
         return _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
-                            {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_")}, base["tag_labels"])
+                            {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
+                            base["tag_labels"])
 
     def _base_context(self) -> dict[str, Any]:
         cat = self.catalogue
@@ -176,6 +182,8 @@ class CommunitiesGenerator(Generator):
             out.written.append(save_as)
             if manifest.stale(save_as, shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug)):
                 todo.append(c)
+            else:
+                md.keep([c.description, *(k.description for k in c.commitments)])
         self._render_communities(todo, out, md, base)
         log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
 

@@ -1,9 +1,14 @@
 """Turning contributors' text into safe HTML, cached by content hash.
 
-Markdown goes through python-markdown, then the nh3 allow-list sanitiser: only
-formatting tags survive, links keep http(s) and mailto only and gain
-rel="nofollow noopener noreferrer". Rendering is the slow part of a build, so
-results are kept in one JSON file keyed by the SHA-256 of the source.
+Records are written and previewed on GitHub, so their Markdown is rendered by
+cmark-gfm, GitHub's own renderer (what a contributor sees in the preview is
+what the site shows), in its safe mode: raw HTML is omitted and unsafe link
+schemes dropped. Then the nh3 allow-list sanitiser: only formatting tags
+survive, links keep http(s) and mailto only and gain
+rel="nofollow noopener noreferrer". cmark-gfm is also some twenty times faster
+than python-markdown on these texts, which matters at 10,000 records; the
+handbook and news in content/ stay with Pelican's python-markdown. Results are
+kept in one JSON file keyed by the SHA-256 of the source.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import markdown
+import cmarkgfm
 import nh3
+from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
 from .files import atomic_write
@@ -27,11 +33,13 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_VERSION = "md1"  # bump when the pipeline below changes, to invalidate old cache entries
+_VERSION = "gfm1"  # bump when the pipeline below changes, to invalidate old cache entries
+_GFM_OPTIONS = Options.CMARK_OPT_VALIDATE_UTF8  # safe mode: no raw HTML, no javascript: links
 
 
-def _markdown() -> markdown.Markdown:
-    return markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+def to_html(text: str) -> str:
+    """GitHub-flavoured Markdown (tables, strikethrough, autolinks) to sanitised HTML."""
+    return sanitise(_demote_headings(cmarkgfm.github_flavored_markdown_to_html(text, options=_GFM_OPTIONS)))
 
 
 def sanitise(html: str) -> str:
@@ -60,7 +68,6 @@ class MarkdownCache:
         self.path = path
         self._entries: dict[str, str] = {}
         self._used: set[str] = set()
-        self._md = _markdown()
         self.hits = self.misses = 0
         if path and path.exists():
             try:
@@ -85,8 +92,7 @@ class MarkdownCache:
             self.hits += 1
             return Markup(cached)
         self.misses += 1
-        self._md.reset()
-        html = sanitise(_demote_headings(self._md.convert(text)))
+        html = to_html(text)
         self._entries[key] = html
         return Markup(html)
 
@@ -95,6 +101,10 @@ class MarkdownCache:
         self._entries.update(entries)
         self._used.update(entries)
 
+    def keep(self, texts: list[str]) -> None:
+        """Texts of pages not rendered this build (unchanged), whose entries must outlive it."""
+        self._used.update(self.key(t) for t in texts if t and t.strip())
+
     def used_keys(self) -> set[str]:
         return set(self._used)
 
@@ -102,7 +112,7 @@ class MarkdownCache:
         return {k: self._entries[k] for k in keys if k in self._entries}
 
     def save(self) -> None:
-        """Keep only what this build used; write atomically so a crash leaves the old file."""
+        """Keep what current records use (rendered or kept), drop the rest; write atomically."""
         if not self.path:
             return
         entries = {k: self._entries[k] for k in sorted(self._used) if k in self._entries}
