@@ -54,3 +54,56 @@ def test_welsh_catalog_translates_the_navigation() -> None:
     t = environment.translations_for(ROOT / "theme", "cy")
     assert t.gettext("Communities") == "Cymunedau"
     assert t.gettext("A string nobody translated") == "A string nobody translated"
+
+
+def _environments(catalog):
+    """A stock i18n environment and one with translations looked up at compile time, as the site uses."""
+    from jinja2 import Environment
+
+    stock = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    stock.install_gettext_translations(catalog, newstyle=True)
+    fast = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    fast.install_gettext_translations(catalog, newstyle=True)
+    fast.communities_catalog = catalog
+    fast.globals["_format"] = environment._format
+    fast.add_extension(environment.TranslateOnce)
+    return stock, fast
+
+
+SOURCE = ("{{ _('Map') }}|{{ _('Joined %(date)s', date=d) }}|{{ _('100%% local') }}|<a title=\"{{ _('Tags') }}\">|"
+          "{{ ngettext('%(num)d review', '%(num)d reviews', 2) }}|{{ x._('Map') if x is defined else '' }}|"
+          "{% set label = _('Search') %}{{ label }}|{{ [_('News'), _('Meets: %(when)s', when='<b>')] | join(',') }}")
+
+
+def _catalog(messages: dict[str, str]):
+    import io
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
+
+    catalog = Catalog(locale="cy")
+    for msgid, text in messages.items():
+        catalog.add(msgid, text)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+TEST_CATALOG = {"Map": "Cart & <map>", "Joined %(date)s": "Ymunodd %(date)s", "100%% local": "100%% lleol", "Search": "Chwilio"}
+
+
+def test_translating_once_gives_what_gettext_gives_on_every_render() -> None:
+    welsh = environment.translations_for(Path(__file__).resolve().parents[1] / "theme", "cy")
+    for catalog in (welsh, _catalog(TEST_CATALOG), environment.NullTranslations()):
+        stock, fast = _environments(catalog)
+        for values in ({"d": "1 May 2026"}, {"d": "<script>"}):
+            assert fast.from_string(SOURCE).render(values) == stock.from_string(SOURCE).render(values)
+
+
+def test_literal_strings_are_translated_when_the_template_is_compiled() -> None:
+    _stock, fast = _environments(_catalog(TEST_CATALOG))
+    code = fast.compile("{{ _('Map') }} {{ _('Joined %(date)s', date=d) }}", raw=True)
+    assert "Map" not in code and "Cart & <map>" in code  # looked up already: the translation is a constant in the code
+    assert "'Ymunodd %(date)s'" in code and "_format" in code and "gettext" not in code
