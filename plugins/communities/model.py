@@ -41,7 +41,13 @@ class Commitment:
 
     @property
     def latest_review(self) -> Review | None:
-        return max(self.reviews, key=lambda r: r.date) if self.reviews else None
+        """The first review on the latest date (reviews are kept sorted by date)."""
+        if not self.reviews:
+            return None
+        i = len(self.reviews) - 1
+        while i and self.reviews[i - 1].date == self.reviews[-1].date:
+            i -= 1
+        return self.reviews[i]
 
     @property
     def progress(self) -> float | None:

