@@ -202,7 +202,9 @@ class CommunitiesGenerator(Generator):
         assert cat is not None
         news = [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
                 for kind in ("articles", "pages") for d in self.context.get(kind, [])]
-        everything = _fingerprint(shared, [self._card_inputs(c) for c in cat.communities], news)
+        # What a community's card and library entries show: one key each, reused by every page that lists them.
+        keys = {c.slug: _fingerprint(shared, *self._card_inputs(c)) for c in cat.communities}
+        everything = _fingerprint(shared, list(keys.values()), news)
         specs = list(self._collection_pages())
         todo = []
         for spec in specs:
@@ -212,18 +214,18 @@ class CommunitiesGenerator(Generator):
                 own_news = [(a.url, a.title, str(a.date), a.summary) for a in spec.context.get("articles", [])]
                 about = (spec.context.get("page_title"), getattr(spec.context.get("tag"), "description", ""),
                          getattr(spec.context.get("region"), "country_name", ""))
-                inputs = (shared, [self._card_inputs(c) for c in spec.depends], own_news, about)
+                inputs = (shared, [keys[c.slug] for c in spec.depends], own_news, about)
             if manifest.stale(spec.save_as, *inputs):
                 todo.append(spec)
             else:
                 out.written.append(spec.save_as)
         if todo:
-            base = {**base, **self._fragments(base, shared)}
+            base = {**base, **self._fragments(base, keys)}
         for spec in todo:
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
         log.info("communities: %d listing pages rendered, %d unchanged", len(todo), len(specs) - len(todo))
 
-    def _fragments(self, base: dict[str, Any], shared: str) -> dict[str, Any]:
+    def _fragments(self, base: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
         """Cards and library entries, each rendered once per build and kept across builds by what it shows.
 
         A card looks the same on every listing page that shows it, and an unchanged
@@ -236,7 +238,7 @@ class CommunitiesGenerator(Generator):
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
-            key = _fingerprint(shared, *self._card_inputs(c))
+            key = keys[c.slug]
             cards[c.slug] = Markup(cache.get("card-" + key, lambda c=c: str(macros.card(c))))
             entries = cache.get("library-" + key, lambda c=c: [str(macros.library_entry(c, k, i)) for i, k in enumerate(c.commitments)])
             library[c.slug] = entries

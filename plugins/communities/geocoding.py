@@ -94,6 +94,7 @@ def _combining() -> dict[int, None]:
     return {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """How names are compared: 'Saint-Étienne' -> 'st etienne', "King's Lynn" -> 'kings lynn'."""
     text = unicodedata.normalize("NFKD", text.translate(_SPECIAL)).translate(_combining()).casefold()
