@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -149,3 +150,24 @@ def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None
                             env={**os.environ, "COMMUNITIES_WORKERS": "1"})
     assert result.returncode == 0, result.stderr
     assert re.search(r"communities: 0 pages rendered, 52 unchanged", result.stderr), result.stderr
+
+
+def test_pages_rendered_by_worker_processes_are_the_pages_one_process_renders(tmp_path: Path) -> None:
+    """Enough records for the forked workers (which render while the listings are written) to take part."""
+    from communities import fakedata
+
+    data = tmp_path / "records"
+    fakedata.write(260, data, seed=11, today=dt.date(2026, 11, 1))
+    trees = []
+    for workers in ("2", "1"):
+        (tmp_path / f"w{workers}").mkdir()
+        conf = _own_cache_config(tmp_path / f"w{workers}")
+        out = tmp_path / f"out{workers}"
+        result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(out), "--communities", str(data),
+                                 "--no-search", "--config", str(conf), "--verbose"], capture_output=True, text=True, cwd=ROOT,
+                                timeout=600, env={**os.environ, "COMMUNITIES_WORKERS": workers, "SOURCE_DATE_EPOCH": "1795000000"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "communities: 260 pages rendered, 0 unchanged" in result.stderr
+        trees.append(tree(out))
+    assert trees[0] == trees[1]
+    assert len([p for p in trees[0] if p.startswith("communities/") and p.endswith("/index.html")]) == 261

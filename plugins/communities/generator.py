@@ -10,12 +10,13 @@ since the last build is not rendered again.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import logging
 import multiprocessing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,10 +121,11 @@ class CommunitiesGenerator(Generator):
         manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json", out.root)
         base = self._base_context()
         shared = self._shared_fingerprint(base)
-        self._write_community_pages(out, md, base, manifest, shared)
-        self._write_collection_pages(out, base, manifest, shared)
-        self._write_data(out, manifest, shared, cache_dir)
-        self._write_sitemap(out)
+        # Community pages render in worker processes while this one writes the listings and the data.
+        with self._write_community_pages(out, md, base, manifest, shared):
+            self._write_collection_pages(out, base, manifest, shared)
+            self._write_data(out, manifest, shared, cache_dir)
+            self._write_sitemap(out)
         md.save()
         manifest.save()
         self._check_nothing_lost(out)
@@ -176,8 +178,10 @@ class CommunitiesGenerator(Generator):
             "output_file": f"communities/{c.slug}/index.html",
         }
 
+    @contextlib.contextmanager
     def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any],
-                               manifest: Manifest, shared: str) -> None:
+                               manifest: Manifest, shared: str) -> Iterator[None]:
+        """Pages whose inputs changed are rendered, in workers if there are many; the block runs meanwhile."""
         cat = self.catalogue
         assert cat is not None
         todo: list[Community] = []
@@ -188,7 +192,8 @@ class CommunitiesGenerator(Generator):
                 todo.append(c)
             else:
                 md.keep([c.description, *(k.description for k in c.commitments)])
-        self._render_communities(todo, out, md, base)
+        with self._render_communities(todo, out, md, base):
+            yield
         log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
 
     def _write_collection_pages(self, out: Output, base: dict[str, Any],
@@ -259,17 +264,27 @@ class CommunitiesGenerator(Generator):
         assert cat is not None
         return (c.slug, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
 
-    def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache, base: dict[str, Any]) -> None:
-        """Render and write pages, split across forked processes when there are many."""
+    @contextlib.contextmanager
+    def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache,
+                            base: dict[str, Any]) -> Iterator[None]:
+        """Render and write pages, split across forked processes when there are many.
+
+        The workers start, the block runs here at the same time, then the workers'
+        Markdown is merged into the cache. Few pages are rendered in-process.
+        """
         workers = max(1, int(self.conf["COMMUNITIES_WORKERS"]))
         if workers == 1 or len(todo) < 200 or "fork" not in multiprocessing.get_all_start_methods():
             _render_batch(self, todo, out.root, md, base)
+            yield
             return
         _FORKED.update(generator=self, root=out.root, md=md, base=base)
         batches = [todo[i::workers] for i in range(workers)]
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for entries in pool.map(_render_forked, batches):
+                _FORKED.clear()  # the workers have their copy; nothing here needs it
+                rendering_ = pool.map_async(_render_forked, batches)
+                yield
+                for entries in rendering_.get():
                     md.update(entries)
         finally:
             _FORKED.clear()
