@@ -126,17 +126,17 @@ def _own_cache_config(tmp_path: Path) -> Path:
 
 
 def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Path) -> None:
-    import json
-
     conf = _own_cache_config(tmp_path)
     out = tmp_path / "out"
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
-    cache = tmp_path / "cache" / "markdown.json"
-    first = json.loads(cache.read_text(encoding="utf-8"))["entries"]
+    from communities import files, rendering
+
+    cache = tmp_path / "cache" / "markdown.pickle"
+    first = files.read_cache(cache, rendering._VERSION)
     assert len(first) >= 52  # every description (and any commitment descriptions)
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     # Nothing was rendered the second time, yet every record's Markdown is still cached for the next template change.
-    assert json.loads(cache.read_text(encoding="utf-8"))["entries"] == first
+    assert files.read_cache(cache, rendering._VERSION) == first
 
 
 def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_a_full_disk_is_a_clear_message_and_leaves_data_and_cache_intact(tmp_pat
     data = _small_data(tmp_path / "c")
     code, _ = _build_in_process(tmp_path, data, tmp_path / "site", capsys)
     assert code == 0
-    cache = tmp_path / "cache" / "markdown.json"
+    cache = tmp_path / "cache" / "markdown.pickle"
     before_data, before_cache = _tree_digest(data), cache.read_bytes()
     (data / "leith-copy.yaml").write_text((DATA / "leith.yaml").read_text("utf-8").replace("Co-operative Leith", "Leith Again")
                                           .replace("We started", "We began"), encoding="utf-8")
@@ -201,9 +201,9 @@ def test_a_build_stopped_part_way_rebuilds_complete_and_correct(tmp_path: Path) 
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err, err
-    cache = tmp_path / "cache" / "markdown.json"
+    cache = tmp_path / "cache" / "markdown.pickle"
     if cache.exists():
-        json.loads(cache.read_text("utf-8"))  # never left half-written
+        assert files.read_cache(cache, rendering._VERSION) is not None  # never left half-written
     again = build_site(tmp_path / "site", data, "--config", str(conf), "--no-search")
     assert again.returncode == 0, again.stderr
     assert _complete(tmp_path / "site") == []
@@ -261,7 +261,7 @@ def test_a_page_cut_short_by_an_interrupt_is_rewritten_on_the_next_build(tmp_pat
 
 
 def test_markdown_cache_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "markdown.json"
+    path = tmp_path / "markdown.pickle"
     first = rendering.MarkdownCache(path)
     first.render("**one**")
     first.save()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> None:
@@ -42,3 +44,27 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def read_cache(path: Path | None, version: str) -> Any:
+    """A build cache written by write_cache with the same version, or None (missing, old or damaged).
+
+    Build caches are pickles: a 20 MB cache of rendered HTML loads and saves ten
+    times faster than as JSON, and an edit to one record rewrites it. They are
+    local build artefacts that this code wrote; never restore one from a source
+    you would not run code from (a CI cache shared with pull requests from forks).
+    """
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            stored = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+        return None
+    if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != version:
+        return None
+    return stored[1]
+
+
+def write_cache(path: Path, version: str, value: Any) -> None:
+    atomic_write(path, pickle.dumps((version, value), protocol=pickle.HIGHEST_PROTOCOL))

@@ -26,8 +26,9 @@ from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
-from .files import atomic_write
+from .files import atomic_write, read_cache, write_cache
 from .model import AREAS, STATUSES, Community
+from .timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ class CommunitiesGenerator(Generator):
             raise pipeline.BuildFailed(loaded.problems, loaded.files)
         for problem in loaded.problems:
             log.warning("%s:%s:%s: %s: %s", problem.path, problem.line, problem.col, problem.field, problem.message)
-        self.catalogue = catalogue_mod.build(loaded.communities, loaded.vocabulary, loaded.today, self.conf["COMMUNITIES_REVIEW_MONTHS"])
+        with timed("catalogue"):
+            self.catalogue = catalogue_mod.build(loaded.communities, loaded.vocabulary, loaded.today, self.conf["COMMUNITIES_REVIEW_MONTHS"])
         self.context["communities_catalogue"] = self.catalogue
         self.context["COMMUNITY_COUNT"] = len(self.catalogue.communities)
 
@@ -117,18 +119,21 @@ class CommunitiesGenerator(Generator):
         out = Output(Path(self.output_path))
         self.output = out
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
-        md = rendering.MarkdownCache(cache_dir / "markdown.json")
+        md = rendering.MarkdownCache(cache_dir / "markdown.pickle")
         manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json", out.root)
         base = self._base_context()
         shared = self._shared_fingerprint(base)
         # Community pages render in worker processes while this one writes the listings and the data.
-        with self._write_community_pages(out, md, base, manifest, shared):
-            self._write_collection_pages(out, base, manifest, shared)
-            self._write_data(out, manifest, shared, cache_dir)
+        with timed("community pages"), self._write_community_pages(out, md, base, manifest, shared):
+            with timed("listing pages"):
+                self._write_collection_pages(out, base, manifest, shared)
+            with timed("open data and map data"):
+                self._write_data(out, manifest, shared, cache_dir)
             self._write_sitemap(out)
-        md.save()
-        manifest.save()
-        self._check_nothing_lost(out)
+        with timed("caches saved and output checked"):
+            md.save()
+            manifest.save()
+            self._check_nothing_lost(out)
 
     def _shared_fingerprint(self, base: dict[str, Any]) -> str:
         """What every page depends on besides its own data.
@@ -239,7 +244,7 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         macros = self.env.get_template("_macros.html").make_module(base)
-        cache = rendering.FragmentCache(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments.json")
+        cache = rendering.FragmentCache(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments.pickle")
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
@@ -340,8 +345,9 @@ class CommunitiesGenerator(Generator):
 
     def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> dict[str, str]:
         """Each community's public JSON, kept between builds by record digest (most builds change few records)."""
-        path = cache_dir / "records-json.json"
-        old = _read_json(path)
+        path = cache_dir / "records-json.pickle"
+        stored = read_cache(path, "records-json-1")
+        old: dict[str, str] = stored if isinstance(stored, dict) else {}
         texts: dict[str, str] = {}
         fresh: dict[str, str] = {}
         for c in comms:
@@ -351,7 +357,7 @@ class CommunitiesGenerator(Generator):
                 text = exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n")
             texts[c.slug] = fresh[key] = text
         if fresh.keys() != old.keys():
-            atomic_write(path, json.dumps(fresh, ensure_ascii=False, sort_keys=True))
+            write_cache(path, "records-json-1", fresh)
         return texts
 
     def _write_sitemap(self, out: Output) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import geocoding, model, records, settings, validation
 from .problems import Problem
+from .timing import timed
 
 
 class BuildFailed(Exception):
@@ -52,10 +53,13 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
     )
     files = paths if paths is not None else records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
     cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
-    report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache)
+    with timed("load and validate"):
+        report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache)
     problems += report.problems
-    communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]
-    placed, geo_problems = geocoding.place_communities(communities, conf, online=online)
+    with timed("typed records"):
+        communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]
+    with timed("geocode"):
+        placed, geo_problems = geocoding.place_communities(communities, conf, online=online)
     problems += geo_problems
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     return Loaded(placed, problems, ctx.tags, report.files, today)

@@ -8,7 +8,7 @@ survive, links keep http(s) and mailto only and gain
 rel="nofollow noopener noreferrer". cmark-gfm is also some twenty times faster
 than python-markdown on these texts, which matters at 10,000 records; the
 handbook and news in content/ stay with Pelican's python-markdown. Results are
-kept in one JSON file keyed by the SHA-256 of the source.
+kept in one cache file keyed by the SHA-256 of the source.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from .files import atomic_write
+from .files import read_cache, write_cache
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -69,13 +69,9 @@ class MarkdownCache:
         self._entries: dict[str, str] = {}
         self._used: set[str] = set()
         self.hits = self.misses = 0
-        if path and path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("version") == _VERSION:
-                    self._entries = data["entries"]
-            except (OSError, ValueError, KeyError, TypeError):
-                self._entries = {}
+        stored = read_cache(path, _VERSION)
+        self._entries = stored if isinstance(stored, dict) else {}
+        self._saved = set(self._entries)
 
     @staticmethod
     def key(text: str) -> str:
@@ -116,7 +112,8 @@ class MarkdownCache:
         if not self.path:
             return
         entries = {k: self._entries[k] for k in sorted(self._used) if k in self._entries}
-        atomic_write(self.path, json.dumps({"version": _VERSION, "entries": entries}, ensure_ascii=False))
+        if entries.keys() != self._saved:
+            write_cache(self.path, _VERSION, entries)
 
 
 class FragmentCache:
@@ -128,15 +125,10 @@ class FragmentCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._old: dict[str, Any] = {}
+        stored = read_cache(path, _VERSION)
+        self._old: dict[str, Any] = stored if isinstance(stored, dict) else {}
         self._new: dict[str, Any] = {}
         self.made = 0
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                self._old = data
-        except (OSError, ValueError):
-            pass
 
     def get(self, key: str, make: Any) -> Any:
         """The fragment (a string or a list of strings) under key, made by make() if it is not kept."""
@@ -152,7 +144,7 @@ class FragmentCache:
     def save(self) -> None:
         """Keep what this build used; leave the file alone when that is what it holds."""
         if self._new.keys() != self._old.keys():
-            atomic_write(self.path, json.dumps(self._new, ensure_ascii=False))
+            write_cache(self.path, _VERSION, self._new)
 
 
 def json_for_html(value: Any) -> Markup:
