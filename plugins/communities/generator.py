@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,10 +124,12 @@ class CommunitiesGenerator(Generator):
         manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json", out.root)
         base = self._base_context()
         shared = self._shared_fingerprint(base)
+        # What a community's page, card and library entries show: one key each, for every page that shows them.
+        keys = {c.slug: _fingerprint(shared, *self._card_inputs(c)) for c in self.catalogue.communities}
         # Community pages render in worker processes while this one writes the listings and the data.
-        with timed("community pages"), self._write_community_pages(out, md, base, manifest, shared):
+        with timed("community pages"), self._write_community_pages(out, md, base, manifest, keys):
             with timed("listing pages"):
-                self._write_collection_pages(out, base, manifest, shared)
+                self._write_collection_pages(out, base, manifest, shared, keys)
             with timed("open data and map data"):
                 self._write_data(out, manifest, shared, cache_dir)
             self._write_sitemap(out)
@@ -185,7 +188,7 @@ class CommunitiesGenerator(Generator):
 
     @contextlib.contextmanager
     def _write_community_pages(self, out: Output, md: rendering.MarkdownCache, base: dict[str, Any],
-                               manifest: Manifest, shared: str) -> Iterator[None]:
+                               manifest: Manifest, keys: dict[str, str]) -> Iterator[None]:
         """Pages whose inputs changed are rendered, in workers if there are many; the block runs meanwhile."""
         cat = self.catalogue
         assert cat is not None
@@ -193,7 +196,7 @@ class CommunitiesGenerator(Generator):
         for c in cat.communities:
             save_as = f"communities/{c.slug}/index.html"
             out.written.append(save_as)
-            if manifest.stale(save_as, shared, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug)):
+            if manifest.stale(save_as, keys[c.slug]):
                 todo.append(c)
             else:
                 md.keep([c.description, *(k.description for k in c.commitments)])
@@ -202,7 +205,7 @@ class CommunitiesGenerator(Generator):
         log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
 
     def _write_collection_pages(self, out: Output, base: dict[str, Any],
-                                manifest: Manifest, shared: str) -> None:
+                                manifest: Manifest, shared: str, keys: dict[str, str]) -> None:
         """Listing pages are made again only when something they show changed.
 
         A tag or region page depends on its own communities (and the tag's news);
@@ -212,8 +215,6 @@ class CommunitiesGenerator(Generator):
         assert cat is not None
         news = [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
                 for kind in ("articles", "pages") for d in self.context.get(kind, [])]
-        # What a community's card and library entries show: one key each, reused by every page that lists them.
-        keys = {c.slug: _fingerprint(shared, *self._card_inputs(c)) for c in cat.communities}
         everything = _fingerprint(shared, list(keys.values()), news)
         specs = list(self._collection_pages())
         todo = []
@@ -326,11 +327,11 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         comms = cat.communities
-        texts = self._record_json(comms, shared, cache_dir)
+        texts, keys = self._record_json(comms, shared, cache_dir)
         for c in comms:
             save_as = f"data/communities/{c.slug}.json"
             out.written.append(save_as)
-            if manifest.stale(save_as, texts[c.slug]):
+            if manifest.stale(save_as, keys[c.slug]):
                 out.write(save_as, texts[c.slug] + "\n")
         # Compact JSON of a list is its items' JSON joined by commas: reuse each record's text.
         out.write("data/communities.json", "[" + ",".join(texts[c.slug] for c in comms) + "]\n")
@@ -343,22 +344,23 @@ class CommunitiesGenerator(Generator):
         for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
 
-    def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> dict[str, str]:
+    def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
         """Each community's public JSON, kept between builds by record digest (most builds change few records)."""
         path = cache_dir / "records-json.pickle"
         stored = read_cache(path, "records-json-1")
         old: dict[str, str] = stored if isinstance(stored, dict) else {}
         texts: dict[str, str] = {}
+        keys: dict[str, str] = {}
         fresh: dict[str, str] = {}
         for c in comms:
-            key = _fingerprint(shared, c.digest, c.point)
+            key = keys[c.slug] = _fingerprint(shared, c.digest, c.point)
             text = old.get(key)
             if text is None:
                 text = exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n")
             texts[c.slug] = fresh[key] = text
         if fresh.keys() != old.keys():
             write_cache(path, "records-json-1", fresh)
-        return texts
+        return texts, keys
 
     def _write_sitemap(self, out: Output) -> None:
         """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
@@ -375,7 +377,8 @@ class CommunitiesGenerator(Generator):
         assert cat is not None
         records_in = len(cat.communities)
         # Count what is on disk, not what we meant to write.
-        pages = sum(1 for c in cat.communities if (out.root / "communities" / c.slug / "index.html").is_file())
+        folder = os.path.join(out.root, "communities")
+        pages = sum(1 for c in cat.communities if os.path.isfile(os.path.join(folder, c.slug, "index.html")))
         with (out.root / "data/communities.csv").open(encoding="utf-8", newline="") as handle:
             csv_rows = sum(1 for _ in csv.reader(handle)) - 1
         places = sum(1 for c in cat.communities if c.kind == "place")
@@ -404,7 +407,7 @@ class Manifest:
     def stale(self, save_as: str, *inputs: Any) -> bool:
         key = _fingerprint(*inputs)
         self.new[save_as] = key
-        return self.old.get(save_as) != key or not (self.root / save_as).exists()
+        return self.old.get(save_as) != key or not os.path.exists(os.path.join(self.root, save_as))
 
     def save(self) -> None:
         for gone in set(self.old) - set(self.new):
