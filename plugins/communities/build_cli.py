@@ -7,6 +7,7 @@ the build sees the validator's messages, never a traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -70,3 +71,15 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     output = overrides.get("OUTPUT_PATH", "output")
     print(f"Built {display_path(str(output))}/ in {time.perf_counter() - started:.1f}s.")
     return EXIT_OK
+
+
+def exit_without_teardown(code: int) -> None:
+    """Leave at once: at 10,000 communities, freeing every object one by one on the way out took 1.6 s.
+
+    For the scripts only (never for code that runs inside a test or another program).
+    Everything the build writes is closed by then; the streams are flushed here.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
