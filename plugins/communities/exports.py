@@ -43,14 +43,9 @@ def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Loader types (Trap strings and the like) as plain JSON types."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
+    """Loader types (Trap strings and the like) as plain JSON types: a round trip through the C encoder,
+    several times quicker than copying 10,000 records item by item."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
 
 
 def dumps(value: Any) -> str:
