@@ -288,6 +288,21 @@ def test_site_builds_with_make_and_deploys_output_to_pages():
     assert deploy["environment"]["name"] == "github-pages"
 
 
+def test_only_the_site_workflow_restores_the_build_caches():
+    """The build caches are pickles: a workflow that pull requests can run must never save or restore them."""
+    for path in WORKFLOWS:
+        workflow = load(path)
+        for job in jobs(workflow).values():
+            for step in steps(job):
+                if str(step.get("uses", "")).startswith("actions/cache@") and ".cache" in str(step["with"].get("path", "")):
+                    assert path.name == "site.yml" and not triggers(workflow) & PULL_REQUEST_TRIGGERS, path.name
+    build = jobs(load(WORKFLOW_DIR / "site.yml"))["build"]
+    cache = next(s for s in steps(build) if str(s.get("uses", "")).startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".cache/communities"
+    names = [s.get("name") for s in steps(build)]
+    assert names.index(cache["name"]) < next(i for i, s in enumerate(steps(build)) if s.get("run") == "make site")
+
+
 # --- the issue form ----------------------------------------------------------------------
 
 def issue_form() -> dict[str, Any]:
