@@ -166,3 +166,21 @@ def test_no_cdn_in_the_output(built_site: Path) -> None:
             content = path.read_text(encoding="utf-8", errors="replace")
             for cdn in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis", "bootstrapcdn", "code.jquery.com"):
                 assert cdn not in content, (path, cdn)
+
+
+def test_site_wide_data_files_joined_from_kept_pieces_are_the_files_made_whole(conf: dict) -> None:
+    """The build joins each record's kept GeoJSON feature and CSV row; that must be what the exporters make."""
+    import io
+
+    from communities import exports, pipeline
+
+    comms = pipeline.load(conf).communities
+    features = [exports.dumps(exports.geojson_feature(c, "https://example.org")).rstrip("\n") for c in comms if c.point]
+    assert exports.geojson_text(features) == exports.dumps(exports.geojson(comms, "https://example.org"))
+    whole = io.StringIO()
+    writer = csv.DictWriter(whole, fieldnames=exports.CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for c in comms:
+        writer.writerow(next(csv.DictReader(io.StringIO(exports.csv_header() + exports.csv_line(c, "https://example.org")))))
+    assert exports.csv_text(comms, "https://example.org") == whole.getvalue()
+    assert sum(1 for _ in csv.reader(io.StringIO(exports.csv_text(comms)))) == len(comms) + 1

@@ -55,61 +55,72 @@ def dumps(value: Any) -> str:
 
 def geojson(communities: list[Community], site_url: str = "") -> dict[str, Any]:
     """RFC 7946: one Point feature per community that has a place on the map."""
-    features = []
-    for c in communities:
-        if not c.point:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": c.slug,
-                "geometry": {"type": "Point", "coordinates": [c.point.lon, c.point.lat]},
-                "properties": {
-                    "slug": c.slug,
-                    "name": c.name,
-                    "kind": c.kind,
-                    "summary": c.summary,
-                    "place": c.location.place if c.location else "",
-                    "region": c.region,
-                    "country": c.country,
-                    "tags": list(c.tags),
-                    "areas": list(c.areas),
-                    "url": community_url(site_url, c.slug),
-                },
-            }
-        )
+    features = [geojson_feature(c, site_url) for c in communities if c.point]
     return {"type": "FeatureCollection", "features": features}
 
 
+def geojson_text(feature_texts: list[str]) -> str:
+    """dumps(geojson(...)) from each feature's dumps text (kept between builds), without building it again."""
+    return '{"type":"FeatureCollection","features":[' + ",".join(feature_texts) + "]}\n"
+
+
+def geojson_feature(c: Community, site_url: str = "") -> dict[str, Any]:
+    assert c.point is not None
+    return {
+        "type": "Feature",
+        "id": c.slug,
+        "geometry": {"type": "Point", "coordinates": [c.point.lon, c.point.lat]},
+        "properties": {
+            "slug": c.slug,
+            "name": c.name,
+            "kind": c.kind,
+            "summary": c.summary,
+            "place": c.location.place if c.location else "",
+            "region": c.region,
+            "country": c.country,
+            "tags": list(c.tags),
+            "areas": list(c.areas),
+            "url": community_url(site_url, c.slug),
+        },
+    }
+
+
 def csv_text(communities: list[Community], site_url: str = "") -> str:
+    return csv_header() + "".join(csv_line(c, site_url) for c in communities)
+
+
+def csv_header() -> str:
+    return ",".join(CSV_FIELDS) + "\n"
+
+
+def csv_line(c: Community, site_url: str = "") -> str:
+    """One community's CSV row, quoted as the csv module quotes it."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for c in communities:
-        loc = c.location
-        writer.writerow(
-            {
-                "slug": c.slug,
-                "name": _csv_safe(c.name),
-                "kind": c.kind,
-                "summary": _csv_safe(c.summary),
-                "place": _csv_safe(loc.place) if loc else "",
-                "region": _csv_safe(loc.region) if loc else "",
-                "country": loc.country if loc else "",
-                "lat": c.point.lat if c.point else "",
-                "lon": c.point.lon if c.point else "",
-                "tags": ";".join(c.tags),
-                "website": _csv_safe(c.website),
-                "email": _csv_safe(c.email),
-                "contact_url": _csv_safe(c.contact_url),
-                "joined": c.joined,
-                "last_reviewed": c.last_reviewed,
-                "commitments": len(c.commitments),
-                "commitments_achieved": sum(1 for k in c.commitments if k.status == "achieved"),
-                "cooperatives": len(c.cooperatives),
-                "url": community_url(site_url, c.slug),
-            }
-        )
+    loc = c.location
+    writer.writerow(
+        {
+            "slug": c.slug,
+            "name": _csv_safe(c.name),
+            "kind": c.kind,
+            "summary": _csv_safe(c.summary),
+            "place": _csv_safe(loc.place) if loc else "",
+            "region": _csv_safe(loc.region) if loc else "",
+            "country": loc.country if loc else "",
+            "lat": c.point.lat if c.point else "",
+            "lon": c.point.lon if c.point else "",
+            "tags": ";".join(c.tags),
+            "website": _csv_safe(c.website),
+            "email": _csv_safe(c.email),
+            "contact_url": _csv_safe(c.contact_url),
+            "joined": c.joined,
+            "last_reviewed": c.last_reviewed,
+            "commitments": len(c.commitments),
+            "commitments_achieved": sum(1 for k in c.commitments if k.status == "achieved"),
+            "cooperatives": len(c.cooperatives),
+            "url": community_url(site_url, c.slug),
+        }
+    )
     return out.getvalue()
 
 

@@ -341,16 +341,16 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         comms = cat.communities
-        texts, keys = self._record_json(comms, shared, cache_dir)
+        texts, keys = self._record_texts(comms, shared, cache_dir)
         for c in comms:
             save_as = f"data/communities/{c.slug}.json"
             out.written.append(save_as)
             if manifest.stale(save_as, keys[c.slug]):
-                out.write(save_as, texts[c.slug] + "\n")
+                out.write(save_as, texts[c.slug][0] + "\n")
         # Compact JSON of a list is its items' JSON joined by commas: reuse each record's text.
-        out.write("data/communities.json", "[" + ",".join(texts[c.slug] for c in comms) + "]\n")
-        out.write("data/communities.geojson", exports.dumps(exports.geojson(comms, self.site_url)))
-        out.write("data/communities.csv", exports.csv_text(comms, self.site_url))
+        out.write("data/communities.json", "[" + ",".join(texts[c.slug][0] for c in comms) + "]\n")
+        out.write("data/communities.geojson", exports.geojson_text([texts[c.slug][1] for c in comms if c.point]))
+        out.write("data/communities.csv", exports.csv_header() + "".join(texts[c.slug][2] for c in comms))
         out.write("data/community.schema.json", settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes())
         out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
         title = self.settings.get("SITENAME", "")
@@ -358,22 +358,28 @@ class CommunitiesGenerator(Generator):
         for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
 
-    def _record_json(self, comms: list[Community], shared: str, cache_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
-        """Each community's public JSON, kept between builds by record digest (most builds change few records)."""
-        path = cache_dir / "records-json.pickle"
-        stored = read_cache(path, "records-json-1")
-        old: dict[str, str] = stored if isinstance(stored, dict) else {}
-        texts: dict[str, str] = {}
+    def _record_texts(self, comms: list[Community], shared: str,
+                      cache_dir: Path) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
+        """Each community's public JSON, GeoJSON feature and CSV row, kept between builds by record digest.
+
+        Most builds change few records, and the site-wide files are these pieces joined.
+        """
+        path = cache_dir / "record-texts.pickle"
+        stored = read_cache(path, "record-texts-1")
+        old: dict[str, tuple[str, str, str]] = stored if isinstance(stored, dict) else {}
+        texts: dict[str, tuple[str, str, str]] = {}
         keys: dict[str, str] = {}
-        fresh: dict[str, str] = {}
+        fresh: dict[str, tuple[str, str, str]] = {}
         for c in comms:
             key = keys[c.slug] = _fingerprint(shared, c.digest, c.point)
-            text = old.get(key)
-            if text is None:
-                text = exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n")
-            texts[c.slug] = fresh[key] = text
+            found = old.get(key)
+            if found is None:
+                found = (exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
+                         exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
+                         exports.csv_line(c, self.site_url))
+            texts[c.slug] = fresh[key] = found
         if fresh.keys() != old.keys():
-            write_cache(path, "records-json-1", fresh)
+            write_cache(path, "record-texts-1", fresh)
         return texts, keys
 
     def _write_sitemap(self, out: Output) -> None:
