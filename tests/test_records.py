@@ -51,6 +51,14 @@ def test_yaml_1_1_readings_are_kept_as_traps(tmp_path: Path, text: str, reads_as
     assert value.reads_as == reads_as
 
 
+@pytest.mark.parametrize("value", ["0b_", "0x_", "-0b_", "+0x__"])
+def test_number_prefixes_without_digits_are_text_not_a_crash(tmp_path: Path, value: str) -> None:
+    """PyYAML's number pattern matches these, then fails to read them: they are kept as the text written."""
+    rec, problems = read(tmp_path, f"name: Leith\nmembers: {value}\nnested:\n  - {value}\n")
+    assert problems == []
+    assert rec.data == {"name": "Leith", "members": value, "nested": [value]}
+
+
 def test_canonical_booleans_are_booleans(tmp_path: Path) -> None:
     rec, _ = read(tmp_path, "a: true\nb: false\n")
     assert rec.data == {"a": True, "b": False}

@@ -134,7 +134,8 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     else:
         paths = records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
     report = validation.validate_files(paths, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"],
-                                       cache_path=None if args.no_cache else record_cache_path(conf))
+                                       cache_path=None if args.no_cache else record_cache_path(conf),
+                                       workers=conf["COMMUNITIES_WORKERS"], keep_records=False)
     found = vocab_problems + report.problems
     found = [problems_mod.Problem(display_path(p.path), p.line, p.col, p.field, p.message, p.hint, p.level, p.rule)
              for p in found]

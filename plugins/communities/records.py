@@ -1,9 +1,12 @@
 """Load: community YAML files -> plain Python data, with every refusal as a Problem.
 
 Reading is the hot path (10,000 files per build), so valid files go through
-libyaml's C parser once and never pay for position tracking. Positions are
-recovered lazily by `locate`, which re-composes the node tree only for a file
-that has a problem to report.
+libyaml's C parser once and never pay for position tracking: one lean walk over
+its node tree builds the data, and any file with something unusual in it (a tag,
+an alias, a key that is not text, a repeated key, an error) is read again by the
+strict constructors, which explain every refusal. Positions are recovered lazily
+by `locate`, which re-composes the node tree only for a file that has a problem
+to report.
 
 What the loader refuses, whatever the schema says: bytes that are not UTF-8,
 files over the size limit, tabs, duplicate keys, anchors and aliases (alias
@@ -16,6 +19,8 @@ Timestamps stay strings, as check-jsonschema does, so the schema checks dates.
 from __future__ import annotations
 
 import hashlib
+import operator
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -93,7 +98,37 @@ def _tag_refusal(loader: Any, node: yaml.Node) -> _Refused | None:
                     "Remove the tag and write the value plainly; put text in quotes.", "no-tags")
 
 
-class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+def _implicit_table(loader: type) -> dict[str, tuple[tuple[str, Any], ...]]:
+    wildcard = list(loader.yaml_implicit_resolvers.get(None, []))
+    return {first: tuple(resolvers + wildcard) for first, resolvers in loader.yaml_implicit_resolvers.items() if first is not None}
+
+
+class _ReadLoader(_Loader):  # type: ignore[misc, valid-type]
+    """libyaml's composer with cheaper tag resolution: it asks Python once or twice for every node.
+
+    The same answers as yaml's Resolver.resolve when, as here, no path resolvers are
+    registered; descend/ascend_resolver only track paths for those, so builtins that do
+    nothing stand in for them (a builtin skips the bound-method call).
+    """
+
+    _implicit = _implicit_table(_Loader)
+    _implicit_none = tuple(_Loader.yaml_implicit_resolvers.get(None, []))
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._implicit.get(value[:1], self._implicit_none):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    if not _Loader.yaml_path_resolvers:
+        descend_resolver = operator.is_  # any two arguments, no effect
+        ascend_resolver = tuple  # no arguments, no effect
+
+
+class _StrictLoader(_ReadLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         refused = _tag_refusal(self, node)
         if refused:
@@ -162,7 +197,13 @@ def _construct_bool(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
 
 
 def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
-    value = loader.construct_yaml_int(node)
+    text = node.value
+    if text.isdigit() and (text[0] != "0" or len(text) == 1):  # plain decimal, the usual case
+        return int(text)
+    try:
+        value = loader.construct_yaml_int(node)
+    except ValueError:  # '0b_', '0x_': YAML 1.1's pattern for numbers matches, but no digit follows (a PyYAML bug)
+        return node.value  # text, as YAML 1.2 reads it; the schema then says what was expected
     text = node.value.replace("_", "")
     digits = text.lstrip("+-")
     if ":" in text or (len(digits) > 1 and digits.startswith("0")) or text != node.value:
@@ -171,8 +212,11 @@ def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
 
 
 def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
-    if ":" in node.value or "_" in node.value:
-        return Trap(node.value, loader.construct_yaml_float(node))
+    text = node.value
+    if ":" in text or "_" in text:
+        return Trap(text, loader.construct_yaml_float(node))
+    if text[-1] not in "fFnN":  # not .inf or .nan: what construct_yaml_float does comes down to float()
+        return float(text)
     return loader.construct_yaml_float(node)
 
 
@@ -186,6 +230,165 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+# --- the quick path ---------------------------------------------------------------------
+#
+# Almost every file is plain: text keys, no tags, no anchors, a few levels deep. For those,
+# one walk over libyaml's node tree builds exactly what the constructors above would, at
+# a fraction of the cost per node. Anything the walk is not sure of (a tag, an alias, a key
+# that is not text, a repeated key, deep nesting, an error) sends the whole file through
+# `_strict_parse`, so every refusal keeps its message and position.
+
+_UNSURE = object()
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+_PLAIN_IMPLICIT = (True, False)
+_SCALARS: dict[str, Any] = {
+    "tag:yaml.org,2002:bool": _construct_bool,
+    "tag:yaml.org,2002:int": _construct_int,
+    "tag:yaml.org,2002:float": _construct_float,
+    "tag:yaml.org,2002:timestamp": _construct_timestamp,
+    "tag:yaml.org,2002:null": lambda loader, node: None,
+}
+_IMPLICIT = _implicit_table(_Loader)  # first character -> the implicit resolvers to try, as Resolver.resolve does
+
+
+class _QuickLoader(_ReadLoader):
+    """The composer, asked for no tags at all: the walk resolves plain scalars itself.
+
+    The composer calls resolve(kind, value, implicit) for every node without an explicit
+    tag. `slice` is a builtin that takes any three arguments and keeps them, so the node's
+    tag becomes slice(kind, value, implicit) without a Python call; a node with an explicit
+    tag keeps its tag string.
+    """
+
+    resolve = slice
+
+
+def _quick_loader_works() -> bool:
+    if _Loader.yaml_path_resolvers or _Loader.yaml_implicit_resolvers.get(None):
+        return False
+    try:
+        node = yaml.compose("a: [b]\n", Loader=_QuickLoader)
+    except Exception:  # an unexpected composer: use the ordinary one
+        return False
+    key, value = node.value[0]
+    return all(isinstance(n.tag, slice) for n in (node, key, value, value.value[0])) and key.tag.step == _PLAIN_IMPLICIT
+
+
+_QUICK_LOADER: type = _QuickLoader if _quick_loader_works() else _ReadLoader
+
+
+class _Unsure(Exception):
+    """The quick path cannot vouch for this file; the strict loader reads it instead."""
+
+
+def _quick_parse(text: str) -> Any:
+    """Plain data, or _UNSURE when the strict loader must decide."""
+    loader = _QUICK_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        # An alias needs an anchor, and an anchor needs '&': without one every node is used once.
+        return _build(loader, node, set() if "&" in text else None, 0)
+    except Exception:  # whatever it is, the strict loader reports it
+        return _UNSURE
+    finally:
+        loader.dispose()
+
+
+_resolved: dict[str, str] = {}  # plain scalar -> its implicit tag, for the values and keys every file repeats
+
+
+def _resolve_plain(value: str) -> str:
+    tag = _resolved.get(value)
+    if tag is None:
+        tag = next((t for t, regexp in _IMPLICIT.get(value[:1], ()) if regexp.match(value)), _STR)
+        if len(_resolved) < 10_000:
+            _resolved[value] = tag
+    return tag
+
+
+def _scalar(loader: Any, node: Any) -> Any:
+    """What the strict constructors make of a scalar node, or _Unsure."""
+    tag = node.tag
+    if tag.__class__ is slice:  # no explicit tag: resolve it as Resolver.resolve would
+        value = node.value
+        if tag.step[0] and value[:1] in _IMPLICIT:
+            resolved = _resolve_plain(value)
+            if resolved != _STR:
+                construct = _SCALARS.get(resolved)
+                if construct is None or node.style:  # merge (<<), value (=), or "! '2024-01-01'": refused
+                    raise _Unsure
+                return construct(loader, node)
+        return value
+    if tag == _STR:
+        return node.value
+    construct = _SCALARS.get(tag)
+    if construct is None or node.style or loader.resolve(_ScalarNode, node.value, _PLAIN_IMPLICIT) != tag:
+        raise _Unsure
+    return construct(loader, node)
+
+
+def _build(loader: Any, node: Any, seen: set[Any] | None, depth: int) -> Any:
+    if seen is not None:
+        if node in seen:
+            raise _Unsure
+        seen.add(node)
+    kind = node.__class__
+    if kind is _ScalarNode:
+        return _scalar(loader, node)
+    if depth >= MAX_DEPTH:
+        raise _Unsure
+    depth += 1
+    tag = node.tag
+    implicit = tag.__class__ is slice
+    if kind is _MappingNode and (implicit or tag == _MAP):
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _ScalarNode:
+                raise _Unsure
+            key = key_node.value
+            tag = key_node.tag
+            if tag.__class__ is slice:
+                if tag.step[0] and key[:1] in _IMPLICIT and _resolved.get(key) is not _STR and _resolve_plain(key) != _STR:
+                    raise _Unsure  # a key YAML reads as a number, yes/no, null or a date
+            elif tag != _STR:
+                raise _Unsure
+            if key in mapping:
+                raise _Unsure
+            if seen is not None:
+                if key_node in seen:
+                    raise _Unsure
+                seen.add(key_node)
+                mapping[key] = _build(loader, value_node, seen, depth)
+            elif value_node.__class__ is _ScalarNode:
+                tag = value_node.tag
+                value = value_node.value
+                if tag.__class__ is slice and (not tag.step[0] or value[:1] not in _IMPLICIT or _resolved.get(value) is _STR):
+                    mapping[key] = value  # text, the usual case, without a call
+                else:
+                    mapping[key] = _scalar(loader, value_node)
+            else:
+                mapping[key] = _build(loader, value_node, None, depth)
+        return mapping
+    if kind is _SequenceNode and (implicit or tag == _SEQ):
+        if seen is not None:
+            return [_build(loader, child, seen, depth) for child in node.value]
+        items = []
+        for child in node.value:
+            if child.__class__ is _ScalarNode:
+                tag = child.tag
+                value = child.value
+                if tag.__class__ is slice and (not tag.step[0] or value[:1] not in _IMPLICIT or _resolved.get(value) is _STR):
+                    items.append(value)
+                else:
+                    items.append(_scalar(loader, child))
+            else:
+                items.append(_build(loader, child, None, depth))
+        return items
+    raise _Unsure
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -232,6 +435,14 @@ def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
     if deep is not None:
         return None, [Problem(path, deep.line + 1, deep.column + 1, "", f"is nested more than {MAX_DEPTH} levels deep",
                               "Community records are only a few levels deep; check the brackets and indentation.", rule="syntax")]
+    data = _quick_parse(text)
+    if data is not _UNSURE:
+        return data, []
+    return _strict_parse(text, path)
+
+
+def _strict_parse(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """The loader that explains every refusal: run for any file the quick path is not sure of."""
     loader = _StrictLoader(text)
     try:
         return loader.get_single_data(), []
@@ -295,9 +506,30 @@ def _syntax_hint(what: str) -> str:
     return "Check the indentation and that text containing ': ' or '#' is in quotes."
 
 
+def _file_name(path: str) -> str:
+    """Path(path).name, without building a Path for the usual 'folder/slug.yaml'."""
+    name = path.rpartition(os.sep)[2]
+    if not name or name in (".", "..") or (os.altsep and os.altsep in path):
+        return Path(path).name
+    return name
+
+
+def slug_of(path: str) -> str:
+    """Path(path).stem: the file name without its extension."""
+    name = _file_name(path)
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
+def text_of(raw: bytes) -> str:
+    """The text of bytes that `decode` has accepted before (a cache hit): no checks again."""
+    text = raw.decode("utf-8")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def check_filename(path: str) -> list[Problem]:
     """The slug is the file name: lowercase ASCII kebab-case, ending .yaml."""
-    name = Path(path).name
+    name = _file_name(path)
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
@@ -323,7 +555,8 @@ def read_record(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawR
 
 def read_bytes(path: str) -> tuple[bytes | None, list[Problem]]:
     try:
-        return Path(path).read_bytes(), []
+        with open(path or ".", "rb", buffering=0) as handle:  # Path("") is the current folder; read whole, no buffer needed
+            return handle.read(), []
     except OSError as exc:
         return None, [Problem(path, 1, 1, "", f"cannot be read: {exc.strerror or exc}",
                               "Check the file exists and is readable.", rule="io")]
@@ -333,8 +566,8 @@ def digest_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def record_from_bytes(path: str, raw: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawRecord | None, list[Problem]]:
-    """Bytes already read -> a RawRecord, or the problems that stopped it being read."""
+def record_from_bytes(path: str, raw: bytes, max_bytes: int = MAX_FILE_BYTES, digest: str = "") -> tuple[RawRecord | None, list[Problem]]:
+    """Bytes already read (and hashed, if `digest` is given) -> a RawRecord, or the problems that stopped it being read."""
     problems = check_filename(path)
     text, refused = decode(raw, path, max_bytes)
     if text is None:
@@ -348,7 +581,7 @@ def record_from_bytes(path: str, raw: bytes, max_bytes: int = MAX_FILE_BYTES) ->
     if not isinstance(data, dict):
         return None, problems + [Problem(path, 1, 1, "", "must be a set of fields (name: ..., summary: ...)",
                                          "Start from the template: scripts/new-community.", rule="top-level")]
-    return RawRecord(path, Path(path).stem, data, text, digest_of(raw)), problems
+    return RawRecord(path, slug_of(path), data, text, digest or digest_of(raw)), problems
 
 
 def community_files(directory: str | Path) -> list[Path]:
@@ -356,7 +589,11 @@ def community_files(directory: str | Path) -> list[Path]:
     folder = Path(directory)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    with os.scandir(folder) as entries:  # no stat per file, unlike Path.iterdir + is_file
+        names = [entry.name for entry in entries if not entry.name.startswith(".") and entry.is_file()]
+    if os.name != "posix":
+        return sorted(folder / name for name in names)  # paths compare without case there
+    return [folder / name for name in sorted(names)]  # the order sorted(paths) gives, without comparing Paths
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -372,16 +609,30 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 Location = tuple[int, int]
 
 
+_last_composed: tuple[str, Any] = ("", None)
+
+
+def _composed(text: str) -> Any:
+    """The node tree of `text`, or None; the last one is kept, as a file's problems are located one after another."""
+    global _last_composed
+    last_text, last_node = _last_composed
+    if last_text is text or last_text == text:
+        return last_node
+    try:
+        node = yaml.compose(text, Loader=_ReadLoader)
+    except yaml.YAMLError:
+        node = None
+    _last_composed = (text, node)
+    return node
+
+
 def locate(text: str, where: tuple[str | int, ...], key: bool = False) -> tuple[Location, str | None]:
     """(line, col) of the node at `where`, and its source text when it is a scalar.
 
     With key=True and a mapping key last in `where`, the key's own position.
     Where the path runs out (a missing field), the deepest existing node.
     """
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return (1, 1), None
+    node = _composed(text)
     if node is None:
         return (1, 1), None
     last = len(where) - 1

@@ -4,6 +4,14 @@ Rules run on plain data and report a `Finding` at a path inside the record; a
 file's positions are looked up only when it has findings (see records.locate).
 One problem per field: the project's own rules speak first, with a message
 written for the person who made the mistake; the schema fills in the rest.
+
+Speed (10,000 records, see docs/benchmarks.md): every file is read and hashed
+here, and looked up in the content-hash cache; what is new is parsed and checked
+in COMMUNITIES_WORKERS forked processes when there are enough files to pay for
+them. A worker sends back problems, the few facts the rules across records need
+(`Facts`) and, for the cache or a build that wants the records, the data pickled
+on its own: unpickling that is far cheaper than parsing again. The order of the
+problems never depends on how many processes ran.
 """
 
 from __future__ import annotations
@@ -15,12 +23,14 @@ import difflib
 import hashlib
 import json
 import math
+import multiprocessing
 import pickle
 import re
 import sys
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,9 +43,10 @@ import yaml
 
 from . import records
 from .files import atomic_write
-from .geo import distance_km
+from .geo import EARTH_RADIUS_KM, distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
+from .timing import collector_paused
 
 Path_ = tuple[str | int, ...]
 
@@ -44,6 +55,13 @@ SINGLE_LINE_FIELDS = {"name", "place", "region", "title", "unit", "sector", "pos
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Any character one of the three above looks for: text without one needs no closer look.
+_SUSPECT = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s")
+_SIMPLE_URL = re.compile(r"https?://([A-Za-z0-9.-]*)(?:[/?#]|\Z)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Every Latin-1 character that is neither suspect nor a backslash (which may start an escape that makes one).
+_PLAIN_LATIN1 = bytes(b for b in range(256) if not _SUSPECT.match(chr(b)) and b != ord("\\"))
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _HOST = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$|^xn--")
 NEAR_DUPLICATE_KM = 5.0
@@ -94,7 +112,7 @@ class Context:
 
 @dataclass
 class Report:
-    """The outcome of validating a set of files."""
+    """The outcome of validating a set of files (`records` stays empty with keep_records=False)."""
 
     records: list[RawRecord]
     problems: list[Problem]
@@ -315,16 +333,6 @@ def _suggest_date(value: str) -> str:
 
 # --- rules beyond the schema -----------------------------------------------------------
 
-def _walk(value: Any, where: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
-    yield where, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _walk(v, where + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _walk(v, where + (i,))
-
-
 def _trap_finding(where: Path_, value: Trap) -> Finding:
     reads = value.reads_as
     name = next((s for s in reversed(where) if isinstance(s, str)), "value")
@@ -337,23 +345,74 @@ def _trap_finding(where: Path_, value: Trap) -> Finding:
     return Finding(where, f"{str(value)!r} is read by YAML as {what}", hint, "yaml-1.1")
 
 
-def rule_findings(data: dict[str, Any], ctx: Context) -> Iterator[Finding]:
-    """Every rule the schema cannot say, over one record's data."""
-    for where, value in _walk(data):
-        if isinstance(value, Trap):
-            yield _trap_finding(where, value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            # The schema's minimum/maximum let NaN through, and JSON has no way to write it.
-            yield Finding(where, f"must be an ordinary number, got {value}", "Write a number such as 12 or 55.97.", "number")
-        elif isinstance(value, str):
-            yield from _text_findings(where, value)
+def rule_findings(data: dict[str, Any], ctx: Context, text: str | None = None) -> Iterator[Finding]:
+    """Every rule the schema cannot say, over one record's data (parsed from `text`, when given)."""
+    found: list[Finding] = []
+    _value_findings(data, (), found, text is None or not _plain(text))
+    yield from found
     yield from _url_findings(data)
     yield from _date_findings(data, ctx.today)
     yield from _tag_findings(data, ctx.tags)
 
 
+def _plain(text: str) -> bool:
+    """Text with no hidden character and no backslash: then no value read from it has one either.
+
+    Hidden characters reach a value from the file as they are, or from a double-quoted
+    escape such as "\\u202e". For Latin-1 text (most records) bytes.translate answers
+    this faster than a regular expression.
+    """
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "\\" not in text and not _SUSPECT.search(text)
+    return not raw.translate(None, _PLAIN_LATIN1)
+
+
+def _value_findings(value: Any, where: Path_, out: list[Finding], scan: bool = True) -> None:
+    """Findings about single values (traps, odd numbers, hidden characters), in document order.
+
+    The hot loop of checking: plain text with no suspect character and no line break,
+    and whole numbers, are passed over without building their path. With scan=False
+    (the text is _plain) only line breaks in one-line fields are looked for.
+    """
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        _leaf_findings(value, where, out)
+        return
+    for step, item in items:
+        kind = type(item)
+        if kind is str:
+            if scan:
+                if "\n" in item or _SUSPECT.search(item):
+                    out.extend(_text_findings(where + (step,), item))
+            elif "\n" in item and (step if isinstance(step, str) else _field_name(where)) in SINGLE_LINE_FIELDS:
+                out.extend(_text_findings(where + (step,), item))
+        elif kind is dict or kind is list:
+            _value_findings(item, where + (step,), out, scan)
+        elif kind is not int and kind is not bool and item is not None:
+            _value_findings(item, where + (step,), out, scan)
+
+
+def _leaf_findings(value: Any, where: Path_, out: list[Finding]) -> None:
+    if isinstance(value, Trap):
+        out.append(_trap_finding(where, value))
+    elif isinstance(value, float) and not math.isfinite(value):
+        # The schema's minimum/maximum let NaN through, and JSON has no way to write it.
+        out.append(Finding(where, f"must be an ordinary number, got {value}", "Write a number such as 12 or 55.97.", "number"))
+    elif isinstance(value, str):
+        out.extend(_text_findings(where, value))
+
+
+def _field_name(where: Path_) -> str:
+    return next((s for s in reversed(where) if isinstance(s, str)), "")
+
+
 def _text_findings(where: Path_, value: str) -> Iterator[Finding]:
-    name = next((s for s in reversed(where) if isinstance(s, str)), "")
+    name = _field_name(where)
     if _BIDI.search(value):
         yield Finding(where, "contains a hidden right-to-left or direction-changing character",
                       "Retype the text; invisible direction marks can make it display differently from what it says.", "hidden-characters")
@@ -385,10 +444,13 @@ def _url_findings(data: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _url_ok(url: str, mailto_ok: bool) -> bool:
-    if url != url.strip() or any(c.isspace() for c in url) or _CONTROL.search(url):
+    if url != url.strip() or _SPACE.search(url) or _CONTROL.search(url):
         return False
     if mailto_ok and url.startswith("mailto:"):
         return bool(_EMAIL.match(url[len("mailto:"):].split("?", 1)[0]))
+    simple = _SIMPLE_URL.match(url)
+    if simple:  # what urlsplit would find: this scheme, and this netloc as the host, with no '@' or port
+        return bool(_HOST.match(simple.group(1).lower()))
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -410,7 +472,7 @@ def _dates(data: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
 def _date_findings(data: dict[str, Any], today: dt.date) -> Iterator[Finding]:
     seen: dict[Path_, dt.date] = {}
     for where, value in _dates(data):
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
             continue  # the schema's pattern explains the form
         try:
             day = dt.date.fromisoformat(value)
@@ -436,10 +498,12 @@ def _tag_findings(data: dict[str, Any], vocabulary: dict[str, dict[str, str]]) -
     tags = data.get("tags")
     if not isinstance(tags, list) or not vocabulary:
         return
-    labels = {v["label"].casefold(): k for k, v in vocabulary.items()}
+    labels: dict[str, str] | None = None
     for i, tag in enumerate(tags):
         if not isinstance(tag, str) or isinstance(tag, Trap) or tag in vocabulary:
             continue
+        if labels is None:
+            labels = {v["label"].casefold(): k for k, v in vocabulary.items()}
         guess = labels.get(tag.casefold()) or next(iter(difflib.get_close_matches(tag.lower(), list(vocabulary), n=1, cutoff=0.75)), "")
         hint = f"Did you mean {guess!r}?" if guess else "Use a tag from data/tags.yaml, or propose a new one there in the same pull request."
         yield Finding(("tags", i), f"unknown tag {_short(tag)!r}", hint, "tags")
@@ -447,11 +511,11 @@ def _tag_findings(data: dict[str, Any], vocabulary: dict[str, dict[str, str]]) -
 
 # --- one record, then many --------------------------------------------------------------
 
-def findings_for(data: dict[str, Any], ctx: Context) -> list[Finding]:
+def findings_for(data: dict[str, Any], ctx: Context, text: str | None = None) -> list[Finding]:
     """Rules first, then the schema, keeping one finding per field."""
     out: list[Finding] = []
     taken: set[Path_] = set()
-    for finding in (*rule_findings(data, ctx), *schema_findings(data, ctx)):
+    for finding in (*rule_findings(data, ctx, text), *schema_findings(data, ctx)):
         if finding.where in taken:
             continue
         taken.add(finding.where)
@@ -472,16 +536,18 @@ def to_problems(record: RawRecord, findings: Iterable[Finding]) -> list[Problem]
 
 
 def check_record(record: RawRecord, ctx: Context) -> list[Problem]:
-    findings = findings_for(record.data, ctx)
+    findings = findings_for(record.data, ctx, record.text)
     return to_problems(record, findings) if findings else []
 
 
 def _name_key(name: str) -> str:
     text = unicodedata.normalize("NFKD", name).casefold()
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+    if not text.isascii():  # no ASCII character is a combining mark
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return _NOT_NAME.sub(" ", text).strip()
 
 
+_NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
 def _coords(data: dict[str, Any]) -> tuple[float, float] | None:
@@ -495,55 +561,136 @@ def _coords(data: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+# --- across records ---------------------------------------------------------------------
+
+# What the rules across records need from one record: its name (when it is text) and the
+# name's comparison key, whether it is a place, and its coordinates. Small, so worker
+# processes send these back instead of the record, and the cache keeps them.
+Facts = tuple[str | None, str, bool, tuple[float, float] | None]
+
+
+def facts_of(data: dict[str, Any]) -> Facts:
+    name = data.get("name")
+    if not isinstance(name, str):
+        return None, "", False, None
+    return name, _name_key(name), data.get("kind") == "place", _coords(data)
+
+
+class _Member:
+    """One record as the collection rules see it; its text is decoded only to locate a problem."""
+
+    __slots__ = ("facts", "path", "slug", "source")
+
+    def __init__(self, path: str, facts: Facts, source: str | bytes) -> None:
+        self.path = path
+        self.slug = records.slug_of(path)
+        self.facts = facts
+        self.source = source
+
+    def text(self) -> str:
+        return self.source if isinstance(self.source, str) else records.text_of(self.source)
+
+
 def check_collection(recs: list[RawRecord]) -> list[Problem]:
     """Rules across records: unique slugs and names, and likely duplicates nearby."""
+    return _collection_problems([_Member(r.path, facts_of(r.data), r.text) for r in recs])
+
+
+def _collection_problems(members: list[_Member]) -> list[Problem]:
     problems: list[Problem] = []
-    by_slug: dict[str, RawRecord] = {}
-    by_name: dict[str, RawRecord] = {}
-    for rec in sorted(recs, key=lambda r: r.path):
-        if rec.slug in by_slug:
-            problems.append(Problem(rec.path, 1, 1, "", f"slug {rec.slug!r} is already used by {by_slug[rec.slug].path}",
+    by_slug: dict[str, _Member] = {}
+    by_name: dict[str, _Member] = {}
+    ordered = sorted(members, key=lambda m: m.path)
+    for member in ordered:
+        if member.slug in by_slug:
+            problems.append(Problem(member.path, 1, 1, "", f"slug {member.slug!r} is already used by {by_slug[member.slug].path}",
                                     "Rename this file to a slug of its own.", ERROR, "unique-slug"))
-        by_slug.setdefault(rec.slug, rec)
-        name = rec.data.get("name")
-        if isinstance(name, str) and _name_key(name):
-            key = _name_key(name)
+        by_slug.setdefault(member.slug, member)
+        name, key = member.facts[0], member.facts[1]
+        if name is not None and key:
             if key in by_name:
-                (line, col), _ = records.locate(rec.text, ("name",))
-                problems.append(Problem(rec.path, line, col, "name", f"{name!r} is already the name of {by_name[key].path}",
+                (line, col), _ = records.locate(member.text(), ("name",))
+                problems.append(Problem(member.path, line, col, "name", f"{name!r} is already the name of {by_name[key].path}",
                                         "If this is the same community, update that file instead; otherwise choose a distinct name.",
                                         ERROR, "unique-name"))
-            by_name.setdefault(key, rec)
-    problems.extend(_near_duplicates(recs))
+            by_name.setdefault(key, member)
+    problems.extend(_near_duplicate_problems(ordered))
     return problems
 
 
 def _near_duplicates(recs: list[RawRecord]) -> list[Problem]:
-    # Bucket by a grid of ~5.5 km cells so the comparison stays linear at 10,000 records.
-    cells: dict[tuple[int, int], list[tuple[RawRecord, tuple[float, float], str]]] = defaultdict(list)
-    for rec in sorted(recs, key=lambda r: r.path):
-        point = _coords(rec.data)
-        name = rec.data.get("name")
-        if point and isinstance(name, str) and rec.data.get("kind") == "place":
-            cells[(int(point[0] // 0.05), int(point[1] // 0.08))].append((rec, point, _name_key(name)))
+    return _near_duplicate_problems(sorted((_Member(r.path, facts_of(r.data), r.text) for r in recs), key=lambda m: m.path))
+
+
+def _near_duplicate_problems(ordered: list[_Member]) -> list[Problem]:
+    """Place communities with nearly the same name less than NEAR_DUPLICATE_KM apart, `ordered` by path.
+
+    Bucketed by a grid of ~5.5 km cells so the comparison stays linear at 10,000
+    records. Each pair is tried on the cheap tests first: lengths, latitudes, the
+    distance, then the character counts behind difflib's quick_ratio, and only
+    then on difflib's ratio, which is what costs. Every test is exact (the
+    latitude one has a margin), so the outcome is what ratio and distance_km say.
+    """
+    cells: dict[tuple[int, int], list[tuple[str, str, int, float, tuple[float, float], _Member]]] = defaultdict(list)
+    for member in ordered:
+        name, key, place, point = member.facts
+        if point and name is not None and place:
+            cells[(int(point[0] // 0.05), int(point[1] // 0.08))].append(
+                (member.path, key, len(key), math.radians(point[0]), point, member))
+    counts: dict[str, dict[str, int]] = {}
     problems = []
-    for (cy, cx), members in sorted(cells.items()):
-        neighbours = [m for dy in (-1, 0, 1) for dx in (-1, 0, 1) for m in cells.get((cy + dy, cx + dx), [])]
-        for rec, point, key in members:
-            matcher = difflib.SequenceMatcher(None, "", key)  # b is indexed once per record, not per pair
-            for other, opoint, okey in neighbours:
-                if other.path <= rec.path or key == okey or 2 * min(len(key), len(okey)) < 0.85 * (len(key) + len(okey)):
+    for (cy, cx), group in sorted(cells.items()):
+        neighbours = [m for dy in (-1, 0, 1) for dx in (-1, 0, 1) for m in cells.get((cy + dy, cx + dx), ())]
+        for path, key, size, lat, point, member in group:
+            matcher = None
+            for opath, okey, osize, olat, opoint, other in neighbours:
+                if opath <= path or key == okey or 2 * min(size, osize) < 0.85 * (size + osize):
                     continue
+                if abs(olat - lat) > _MAX_LAT_APART or distance_km(point, opoint) > NEAR_DUPLICATE_KM:
+                    continue
+                if 2.0 * _common_characters(counts, okey, key) / (osize + size) < 0.85:
+                    continue  # difflib's quick_ratio, an upper bound on ratio
+                if matcher is None:
+                    matcher = difflib.SequenceMatcher(None, "", key)  # b is indexed once per record, not per pair
                 matcher.set_seq1(okey)
-                if matcher.quick_ratio() < 0.85 or matcher.ratio() < 0.85:
+                if matcher.ratio() < 0.85:
                     continue
-                if distance_km(point, opoint) <= NEAR_DUPLICATE_KM:
-                    (line, col), _ = records.locate(other.text, ("name",))
-                    problems.append(Problem(other.path, line, col, "name",
-                                            f"{other.data['name']!r} looks like {rec.data['name']!r} ({rec.path}), less than {NEAR_DUPLICATE_KM:g} km away",
-                                            "If they are the same community, merge the two files; if not, make the names easier to tell apart.",
-                                            WARNING, "near-duplicate"))
+                (line, col), _ = records.locate(other.text(), ("name",))
+                problems.append(Problem(other.path, line, col, "name",
+                                        f"{other.facts[0]!r} looks like {member.facts[0]!r} ({path}), less than {NEAR_DUPLICATE_KM:g} km away",
+                                        "If they are the same community, merge the two files; if not, make the names easier to tell apart.",
+                                        WARNING, "near-duplicate"))
     return problems
+
+
+# Two points this far apart in latitude (radians) are further apart than NEAR_DUPLICATE_KM
+# on the ground, with a margin for rounding: the distance is at least R * |difference|.
+_MAX_LAT_APART = NEAR_DUPLICATE_KM / EARTH_RADIUS_KM * (1 + 1e-6)
+
+
+def _common_characters(counts: dict[str, dict[str, int]], a: str, b: str) -> int:
+    """The characters a and b have in common, with repeats: what difflib's quick_ratio counts."""
+    ca = counts.get(a)
+    if ca is None:
+        ca = counts[a] = dict(Counter(a))
+    cb = counts.get(b)
+    if cb is None:
+        cb = counts[b] = dict(Counter(b))
+    if len(cb) < len(ca):
+        ca, cb = cb, ca
+    common = 0
+    for char, n in ca.items():
+        m = cb.get(char)
+        if m:
+            common += n if n < m else m
+    return common
+
+
+# --- the cache ---------------------------------------------------------------------------
+
+# Per record: the facts for the collection rules, its problems (path left empty) and its
+# data, pickled on its own so that a run that needs only problems never unpickles it.
+Entry = tuple[Facts, list[Problem], bytes]
 
 
 class RecordCache:
@@ -556,8 +703,8 @@ class RecordCache:
     def __init__(self, path: Path | None, fingerprint: str) -> None:
         self.path = path
         self.fingerprint = fingerprint
-        self.entries: dict[str, tuple[dict[str, Any], str, list[Problem]]] = {}
-        self.fresh: dict[str, tuple[dict[str, Any], str, list[Problem]]] = {}
+        self.entries: dict[str, Entry] = {}
+        self.fresh: dict[str, Entry] = {}
         if path and path.exists():
             try:
                 with path.open("rb") as handle:
@@ -567,14 +714,14 @@ class RecordCache:
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError, ValueError):
                 self.entries = {}
 
-    def get(self, digest: str) -> tuple[dict[str, Any], str, list[Problem]] | None:
+    def get(self, digest: str) -> Entry | None:
         hit = self.entries.get(digest)
         if hit is not None:
             self.fresh[digest] = hit
         return hit
 
-    def put(self, digest: str, data: dict[str, Any], text: str, problems: list[Problem]) -> None:
-        self.fresh[digest] = (data, text, problems)
+    def put(self, digest: str, entry: Entry) -> None:
+        self.fresh[digest] = entry
 
     def save(self) -> None:
         """Keep what this run saw; written atomically so an interrupted run leaves the old cache."""
@@ -585,51 +732,131 @@ class RecordCache:
             atomic_write(self.path, stored)
 
 
-_Checked = tuple[RawRecord | None, list[Problem], tuple[str, dict[str, Any], str, list[Problem]] | None]
+# --- many files ----------------------------------------------------------------------------
+
+MIN_FILES_PER_PROCESS = 200  # below this, starting processes costs more than it saves
+
+# A file parsed and checked: (file-name problems, the record's problems, facts, pickled data,
+# the record), or (problems, None, None, None, None) when it could not be read as a record.
+_Fresh = tuple[list[Problem], list[Problem] | None, Facts | None, bytes | None, RawRecord | None]
 
 
-def _check_file(path: str, ctx: Context, max_bytes: int, cache: RecordCache | None) -> _Checked:
-    """One file read and checked; a cache hit skips parsing and the rules."""
-    raw, problems = records.read_bytes(path)
-    if raw is None:
-        return None, records.check_filename(path) + problems, None
-    digest = records.digest_of(raw)
-    hit = cache.get(digest) if cache else None
-    if hit is not None:
-        data, text, found = hit
-        placed = [dataclasses.replace(p, path=path) for p in found]
-        return RawRecord(path, Path(path).stem, data, text, digest), records.check_filename(path) + placed, None
-    rec, problems = records.record_from_bytes(path, raw, max_bytes)
+def _check_raw(path: str, raw: bytes, digest: str, ctx: Context, max_bytes: int, pickled: bool, keep: bool) -> _Fresh:
+    rec, problems = records.record_from_bytes(path, raw, max_bytes, digest)
     if rec is None:
-        return None, problems, None
+        return problems, None, None, None, None
     found = check_record(rec, ctx)
-    entry = (digest, rec.data, rec.text, [dataclasses.replace(p, path="") for p in found])
-    return rec, problems + found, entry
+    blob = pickle.dumps(rec.data, protocol=pickle.HIGHEST_PROTOCOL) if pickled else None
+    return problems, found, facts_of(rec.data), blob, rec if keep else None
+
+
+_JOB: tuple[list[str], list[bytes], list[str], Context, int, bool] | None = None  # set just before forking; workers inherit it
+
+
+def _check_forked(bounds: tuple[int, int]) -> list[_Fresh]:
+    assert _JOB is not None
+    paths, raws, digests, ctx, max_bytes, pickled = _JOB
+    return [_check_raw(paths[i], raws[i], digests[i], ctx, max_bytes, pickled, False) for i in range(*bounds)]
+
+
+def _check_all(paths: list[str], raws: list[bytes], digests: list[str], ctx: Context, max_bytes: int, *, pickled: bool,
+               keep: bool, workers: int) -> list[_Fresh]:
+    """Parse and check files already read, in forked processes when there are enough to pay for them.
+
+    A worker sends back problems, facts and the pickled data (never the text, which
+    this process already has): that is what the cache keeps, and unpickling it is
+    far cheaper than parsing again.
+    """
+    if (workers <= 1 or len(paths) < 2 * MIN_FILES_PER_PROCESS or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a pool's worker may not start processes of its own
+        return [_check_raw(p, r, d, ctx, max_bytes, pickled, keep) for p, r, d in zip(paths, raws, digests, strict=True)]
+    global _JOB
+    ctx.fast_validator, ctx.validator  # noqa: B018 - built once here, not once per worker
+    workers = min(workers, len(paths) // MIN_FILES_PER_PROCESS)
+    step = max(MIN_FILES_PER_PROCESS // 4, -(-len(paths) // (workers * 8)))
+    bounds = [(lo, min(lo + step, len(paths))) for lo in range(0, len(paths), step)]
+    _JOB = (paths, raws, digests, ctx, max_bytes, pickled or keep)
+    out: list[_Fresh] = []
+    try:
+        # Not multiprocessing.Pool: if a worker dies, the executor says so instead of waiting for it forever.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for shard in pool.map(_check_forked, bounds):
+                out.extend(shard)
+    finally:
+        _JOB = None
+    if keep:  # after the workers are done: unpickling here while they run would keep the executor's thread waiting
+        out = [_with_record(fresh, paths[i], raws[i], digests[i]) for i, fresh in enumerate(out)]
+    return out
+
+
+def _with_record(fresh: _Fresh, path: str, raw: bytes, digest: str) -> _Fresh:
+    problems, found, facts, blob, _rec = fresh
+    if blob is None:
+        return fresh
+    data = pickle.loads(blob)  # made by this program a moment ago
+    return problems, found, facts, blob, RawRecord(path, records.slug_of(path), data, records.text_of(raw), digest)
 
 
 def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = records.MAX_FILE_BYTES, *,
-                   cache_path: Path | None = None) -> Report:
+                   cache_path: Path | None = None, workers: int = 1, keep_records: bool = True) -> Report:
     """Read and check every file, collecting every problem; never stops at the first.
 
-    One process on purpose: the parsed records are needed here, and shipping
-    them back from worker processes cost more than parsing them (measured at
-    10,000 records); the content-hash cache is what makes repeat runs fast.
+    Problems come out in the same order whatever `workers` is. With `workers` > 1 and
+    enough files to parse, the parsing and checking is split across that many forked
+    processes. `keep_records=False` (scripts/validate) leaves Report.records empty:
+    only problems are wanted, so nothing is unpickled. The content-hash cache makes
+    repeat runs fast either way.
     """
     names = [str(p) for p in paths]
     cache = RecordCache(cache_path, ctx.fingerprint) if cache_path else None
-    results = [_check_file(p, ctx, max_bytes, cache) for p in names]
+    with collector_paused():
+        return _validate(names, ctx, max_bytes, cache, max(1, int(workers)), keep_records)
+
+
+def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache | None, workers: int, keep: bool) -> Report:
+    # First every file is read and looked up in the cache, here; only what is new is parsed.
+    slots: list[tuple[list[Problem], bytes | None, str, Entry | None]] = []
+    todo: list[int] = []
+    for path in names:
+        raw, problems = records.read_bytes(path)
+        if raw is None:
+            slots.append((records.check_filename(path) + problems, None, "", None))
+            continue
+        digest = records.digest_of(raw)
+        hit = cache.get(digest) if cache is not None else None
+        if hit is None:
+            todo.append(len(slots))
+        slots.append((problems, raw, digest, hit))
+    fresh = _check_all([names[i] for i in todo], [slots[i][1] for i in todo], [slots[i][2] for i in todo],  # type: ignore[misc]
+                       ctx, max_bytes, pickled=cache is not None, keep=keep, workers=workers)
+    results = dict(zip(todo, fresh, strict=True))
     loaded: list[RawRecord] = []
+    members: list[_Member] = []
     problems: list[Problem] = []
-    for rec, found, entry in results:
+    for i, (path, (read_problems, raw, digest, hit)) in enumerate(zip(names, slots, strict=True)):
+        if raw is None:
+            problems.extend(read_problems)
+            continue
+        if hit is not None:
+            facts, found, blob = hit
+            problems.extend(records.check_filename(path))
+            problems.extend(dataclasses.replace(p, path=path) for p in found)
+            members.append(_Member(path, facts, raw))
+            if keep:
+                data = pickle.loads(blob)  # the cache is this program's own file
+                loaded.append(RawRecord(path, records.slug_of(path), data, records.text_of(raw), digest))
+            continue
+        first, found, facts, blob, rec = results[i]
+        problems.extend(first)
+        if found is None or facts is None:
+            continue
         problems.extend(found)
+        members.append(_Member(path, facts, rec.text if rec is not None else raw))
         if rec is not None:
             loaded.append(rec)
-            if cache is not None:
-                if entry is not None:
-                    cache.put(entry[0], entry[1], entry[2], entry[3])
-                else:
-                    cache.get(rec.digest)
-    problems.extend(check_collection(loaded))
+        if cache is not None and blob is not None:
+            cache.put(digest, (facts, [dataclasses.replace(p, path="") for p in found], blob))
+    problems.extend(_collection_problems(members))
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     if cache is not None:
         cache.save()
