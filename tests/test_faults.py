@@ -67,8 +67,15 @@ def test_records_in_equal_pages_out_csv_rows_and_map_features(built_site: Path) 
 
 
 def test_a_lost_csv_row_fails_the_build_saying_what_did_not_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    real = exports.csv_text
-    monkeypatch.setattr(exports, "csv_text", lambda communities, site_url="": real(communities[1:], site_url))
+    real, lost = exports.csv_line, []
+
+    def lose_one(community: Any, site_url: str = "") -> str:
+        if not lost:
+            lost.append(community.slug)
+            return ""
+        return real(community, site_url)
+
+    monkeypatch.setattr(exports, "csv_line", lose_one)
     code, out = _build_in_process(tmp_path, _small_data(tmp_path / "c"), tmp_path / "site", capsys)
     assert code != 0
     assert "does not match the records" in out and "CSV rows" in out
@@ -76,14 +83,8 @@ def test_a_lost_csv_row_fails_the_build_saying_what_did_not_match(tmp_path: Path
 
 
 def test_a_lost_map_feature_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    real = exports.geojson
-
-    def drop_one(communities: list[Any], site_url: str = "") -> dict[str, Any]:
-        collection = real(communities, site_url)
-        collection["features"] = collection["features"][1:]
-        return collection
-
-    monkeypatch.setattr(exports, "geojson", drop_one)
+    real = exports.geojson_text
+    monkeypatch.setattr(exports, "geojson_text", lambda features: real(features[1:]))
     code, out = _build_in_process(tmp_path, _small_data(tmp_path / "c"), tmp_path / "site", capsys)
     assert code != 0 and "map features" in out
 

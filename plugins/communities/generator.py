@@ -30,7 +30,7 @@ from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
 from .files import atomic_write, read_cache, write_cache
 from .model import AREAS, STATUSES, Community
-from .timing import timed
+from .timing import collector_paused, timed
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class CommunitiesGenerator(Generator):
 
     # --- phase one ----------------------------------------------------------------
     def generate_context(self) -> None:
-        with _collector_paused():
+        with collector_paused():
             self._load()
         # The records and catalogue live until the build ends: the cyclic collector need not walk them again
         # (at 10,000 records it spent a third of a rebuild doing so). generate_output unfreezes them.
@@ -409,18 +409,6 @@ class CommunitiesGenerator(Generator):
                 f"communities: output does not match the records: {records_in} records, {pages} pages, "
                 f"{csv_rows} CSV rows, {places} place records, {features} map features"
             )
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Loading builds a million objects and no reference cycles; the collector would walk them over and over."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Manifest:

@@ -54,7 +54,8 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
     files = paths if paths is not None else records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
     cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
     with timed("load and validate"):
-        report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache)
+        report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache,
+                                           workers=int(conf["COMMUNITIES_WORKERS"]))
     problems += report.problems
     with timed("typed records"):
         communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]

@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMMUNITIES_DESERT_MIN_POPULATION", 15_000, "Smallest town population considered on the deserts page."),
     Setting("COMMUNITIES_DESERT_DISTANCE_KM", 15.0, "A town is a desert when no community is within this distance."),
     Setting("COMMUNITIES_CACHE_DIR", ".cache/communities", "Where content-hash caches live (rendered Markdown, page fingerprints)."),
-    Setting("COMMUNITIES_WORKERS", 2, "Processes used to render community pages; 1 renders in-process."),
+    Setting("COMMUNITIES_WORKERS", 2, "Processes that parse and check new records and render community pages (forked, where the system can fork); 1 does everything in-process."),
     Setting("COMMUNITIES_SEARCH_INDEX", True, "Run Pagefind over the written site."),
 )
 
