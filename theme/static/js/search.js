@@ -1,4 +1,5 @@
-/* /search/: Pagefind's own interface (generated into /pagefind/ by the build), started from ?q= in the address. */
+/* /search/: Pagefind's own interface (generated into /pagefind/ by the build), started from ?q= in the address.
+   The index comes in parts built side by side (/pagefind/, /pagefind/part-2/): the interface searches them as one. */
 (function () {
   "use strict";
   var cfgEl = document.getElementById("search-config"), target = document.getElementById("search");
@@ -12,6 +13,7 @@
   }
   var ui = new window.PagefindUI({
     element: "#search", bundlePath: cfg.bundlePath, showSubResults: true, showImages: false, resetStyles: false,
+    mergeIndex: (cfg.mergeIndex || []).map(function (path) { return { bundlePath: path }; }),
     translations: S.placeholder ? { placeholder: S.placeholder } : undefined
   });
   var q = new URLSearchParams(location.search).get("q");
