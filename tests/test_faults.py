@@ -317,3 +317,17 @@ def test_a_geocode_run_interrupted_part_way_keeps_what_it_found(tmp_path: Path) 
         geocoding.geocode_communities(communities, conf, geocoder=fake, sleep=lambda s: None)
     cache = json.loads((tmp_path / "geocode-cache.json").read_text("utf-8"))
     assert any("swansea" in key for key in cache["entries"])
+
+
+def test_a_failing_search_index_is_a_clear_message_not_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys) -> None:
+    from communities import search
+
+    monkeypatch.setattr(search, "command", lambda source, bundle: [sys.executable, "-c", "import sys; print('no room', file=sys.stderr); sys.exit(2)"])
+    conf = isolated_config(tmp_path, COMMUNITIES_SEARCH_INDEX=True)
+    code = build_cli.build_main(["--communities", str(_small_data(tmp_path / "c")), "--output", str(tmp_path / "site"),
+                                 "--config", str(conf)])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "search index was not" in out.err and "no room" in out.err and "--no-search" in out.err
+    assert "internal error" not in out.err and "Traceback" not in out.err

@@ -42,6 +42,7 @@ def run_build(config: str, overrides: dict, verbose: bool = False) -> None:
 @guarded
 def build_main(argv: Sequence[str] | None = None) -> int:
     from .pipeline import BuildFailed
+    from .search import SearchIndexFailed
 
     args = _args(argv)
     overrides: dict = {}
@@ -62,6 +63,12 @@ def build_main(argv: Sequence[str] | None = None) -> int:
         print(f"The site was not built: could not write or read{where}: {exc.strerror or exc}.\n"
               "Check there is free disk space and that the output folder can be written to; "
               "your community records and the caches were not changed.", file=sys.stderr)
+        return EXIT_INVALID
+    except SearchIndexFailed as failed:
+        print("The site was built, but its search index was not: Pagefind stopped with this message.\n"
+              f"{failed}\n"
+              "Check that pagefind[bin] is installed (make site installs it), or build without the index "
+              "with scripts/build --no-search.", file=sys.stderr)
         return EXIT_INVALID
     except BuildFailed as failed:
         shown = [Problem(display_path(p.path), p.line, p.col, p.field, p.message, p.hint, p.level, p.rule) for p in failed.problems]
