@@ -39,7 +39,12 @@ _GFM_OPTIONS = Options.CMARK_OPT_VALIDATE_UTF8  # safe mode: no raw HTML, no jav
 
 def to_html(text: str) -> str:
     """GitHub-flavoured Markdown (tables, strikethrough, autolinks) to sanitised HTML."""
-    return sanitise(_demote_headings(cmarkgfm.github_flavored_markdown_to_html(text, options=_GFM_OPTIONS)))
+    return sanitise(gfm_html(text))
+
+
+def gfm_html(text: str) -> str:
+    """cmark-gfm's safe-mode HTML, headings moved below the page's own; not yet sanitised (to_html does that)."""
+    return _demote_headings(cmarkgfm.github_flavored_markdown_to_html(text, options=_GFM_OPTIONS))
 
 
 def sanitise(html: str) -> str:

@@ -21,28 +21,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cmarkgfm
-from cmarkgfm.cmark import Options
-
 from .model import AREAS
+from .rendering import gfm_html
 
 #: Built pages that are indexed as they are: any page (outside /communities/) whose template marks its main content.
 BODY_MARK = re.compile(rb"<[A-Za-z][^<>]*\sdata-pagefind-body[\s>=/]")
 COMMUNITY_DIR = "communities"
 T = TypeVar("T")
 
-_HEADING = re.compile(r"<(/?)h([1-6])\b")
-
 
 def markdown_html(source: str) -> str:
-    """A record's Markdown as the page shows it: cmark-gfm in safe mode (raw HTML omitted), headings below the page's own.
+    """A record's Markdown as the page shows it (cmark-gfm in safe mode: raw HTML omitted).
 
-    Only Pagefind reads this HTML, and keeps only its text, so it is not sanitised again as the page is (rendering.py).
+    Only Pagefind reads this HTML, and keeps only its text, so it is not sanitised again as the page is.
     """
     if not source or source.isspace():
         return ""
-    out = cmarkgfm.github_flavored_markdown_to_html(source, options=Options.CMARK_OPT_VALIDATE_UTF8)
-    return _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + 2, 6)}", out) if "<h" in out else out
+    return gfm_html(source)
 
 
 def filters(data: Mapping[str, Any]) -> dict[str, list[str]]:
