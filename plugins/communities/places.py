@@ -28,6 +28,7 @@ from typing import Any
 
 from . import geonames
 from .geocoding import distance_km, fold
+from .geonames import Town
 from .model import Community
 
 EARTH_KM = 6371.0
@@ -36,16 +37,6 @@ SEARCH_LIMIT_KM = 400.0  # beyond this, "no community nearby" is all a page need
 PLACES_VERSION = 1
 # UK outward codes ("EH6", "SY20", "W1A"): the part of a postcode that names a district, not an address.
 _OUTWARD = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)\s*[0-9][A-Z]{2}$")
-
-
-@dataclass(frozen=True)
-class Town:
-    name: str
-    lat: float
-    lon: float
-    population: int
-    country: str
-    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,12 +151,8 @@ def towns(countries: Iterable[str], min_population: int) -> list[Town]:
 @functools.lru_cache(maxsize=8)
 def _towns(wanted: tuple[str, ...], min_population: int) -> tuple[Town, ...]:
     # Several pages ask for the same towns in one build, and the geocode stage reads the same list.
-    found = [
-        Town(city["name"], round(float(city["latitude"]), 4), round(float(city["longitude"]), 4),
-             int(city.get("population") or 0), city["countrycode"], str(city.get("admin1code") or ""))
-        for city in geonames.cities(min_population)
-        if city["countrycode"] in wanted and int(city.get("population") or 0) >= min_population
-    ]
+    found = [geonames.town(city, 4) for city in geonames.cities(min_population)
+             if city["countrycode"] in wanted and int(city.get("population") or 0) >= min_population]
     return tuple(sorted(found, key=lambda t: (-t.population, t.name)))
 
 
