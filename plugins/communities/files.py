@@ -6,6 +6,7 @@ import contextlib
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,34 @@ def read_cache(path: Path | None, version: str) -> Any:
 
 def write_cache(path: Path, version: str, value: Any) -> None:
     atomic_write(path, pickle.dumps((version, value), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class KeptValues:
+    """Values kept between builds by key: each is made once, then reused while its key (what it is made from) holds.
+
+    What this build did not ask for is dropped on save(); the file is left alone when
+    its keys are the same as before. Used for listing fragments, each record's open
+    data texts and the geocode stage's outcomes.
+    """
+
+    def __init__(self, path: Path, version: str) -> None:
+        self.path = path
+        self.version = version
+        stored = read_cache(path, version)
+        self._old: dict[Any, Any] = stored if isinstance(stored, dict) else {}
+        self._new: dict[Any, Any] = {}
+        self.made = 0
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        found = self._new.get(key)
+        if found is None:
+            found = self._old.get(key)
+            if found is None:
+                found = make()
+                self.made += 1
+            self._new[key] = found
+        return found
+
+    def save(self) -> None:
+        if self._new.keys() != self._old.keys():
+            write_cache(self.path, self.version, self._new)

