@@ -131,12 +131,12 @@ def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Pat
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     from communities import files, rendering
 
-    cache = tmp_path / "cache" / "markdown.pickle"
-    first = files.read_cache(cache, rendering._VERSION)
+    cache = tmp_path / "cache" / "markdown"
+    first = files.ShardedStore(cache, rendering._VERSION).load()
     assert len(first) >= 52  # every description (and any commitment descriptions)
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     # Nothing was rendered the second time, yet every record's Markdown is still cached for the next template change.
-    assert files.read_cache(cache, rendering._VERSION) == first
+    assert files.ShardedStore(cache, rendering._VERSION).load() == first
 
 
 def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None:

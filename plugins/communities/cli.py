@@ -60,7 +60,7 @@ def date_option(value: str | None, option: str) -> dt.date | None:
 
 
 def record_cache_path(conf: dict[str, Any]) -> Path:
-    return settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
+    return settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records"
 
 
 def display_path(path: str) -> str:

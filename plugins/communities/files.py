@@ -8,6 +8,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,23 +81,63 @@ def write_cache(path: Path, version: str, value: Any) -> None:
     atomic_write(path, pickle.dumps((version, value), protocol=pickle.HIGHEST_PROTOCOL))
 
 
+class ShardedStore:
+    """A dict[str, value] kept as several pickles, so a build that changes a few entries rewrites a few small files.
+
+    At 10,000 records a cache held in one file is tens of megabytes, and a
+    one-record edit used to rewrite all of it. Keys are spread over the shards by
+    a stable hash; save() rewrites only the shards whose contents differ from
+    what load() read. A missing or damaged shard is an empty one.
+    """
+
+    def __init__(self, folder: Path | None, version: str, shards: int = 32) -> None:
+        self.folder = folder
+        self.version = version
+        self.shards = shards
+        self._read: list[dict[str, Any]] = [{} for _ in range(shards)]
+
+    def _path(self, index: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{index:02x}.pickle"
+
+    def load(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        if self.folder is None or not self.folder.is_dir():
+            return merged
+        for i in range(self.shards):
+            stored = read_cache(self._path(i), self.version)
+            if isinstance(stored, dict):
+                self._read[i] = stored
+                merged.update(stored)
+        return merged
+
+    def save(self, entries: dict[str, Any]) -> None:
+        if self.folder is None:
+            return
+        buckets: list[dict[str, Any]] = [{} for _ in range(self.shards)]
+        for key, value in entries.items():
+            buckets[zlib.crc32(key.encode("utf-8")) % self.shards][key] = value
+        for i, bucket in enumerate(buckets):
+            if bucket != self._read[i]:  # values read unchanged compare by identity: cheap
+                write_cache(self._path(i), self.version, bucket)
+                self._read[i] = bucket
+
+
 class KeptValues:
     """Values kept between builds by key: each is made once, then reused while its key (what it is made from) holds.
 
-    What this build did not ask for is dropped on save(); the file is left alone when
-    its keys are the same as before. Used for listing fragments, each record's open
+    What this build did not ask for is dropped on save(); only the shards whose
+    keys changed are rewritten. Used for listing fragments, each record's open
     data texts and the geocode stage's outcomes.
     """
 
-    def __init__(self, path: Path, version: str) -> None:
-        self.path = path
-        self.version = version
-        stored = read_cache(path, version)
-        self._old: dict[Any, Any] = stored if isinstance(stored, dict) else {}
-        self._new: dict[Any, Any] = {}
+    def __init__(self, folder: Path, version: str) -> None:
+        self.store = ShardedStore(folder, version)
+        self._old: dict[str, Any] = self.store.load()
+        self._new: dict[str, Any] = {}
         self.made = 0
 
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
         found = self._new.get(key)
         if found is None:
             found = self._old.get(key)
@@ -108,4 +149,4 @@ class KeptValues:
 
     def save(self) -> None:
         if self._new.keys() != self._old.keys():
-            write_cache(self.path, self.version, self._new)
+            self.store.save(self._new)

@@ -28,7 +28,7 @@ from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
-from .files import KeptValues, atomic_write
+from .files import KeptValues, ShardedStore
 from .model import AREAS, STATUSES, Community
 from .timing import collector_paused, timed
 
@@ -134,8 +134,8 @@ class CommunitiesGenerator(Generator):
         out = Output(Path(self.output_path))
         self.output = out
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
-        md = rendering.MarkdownCache(cache_dir / "markdown.pickle")
-        manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}.json", out.root)
+        md = rendering.MarkdownCache(cache_dir / "markdown")
+        manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}", out.root)
         base = self._base_context()
         shared = self._shared_fingerprint(base)
         # What a community's page, card and library entries show: one key each, for every page that shows them.
@@ -259,7 +259,7 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         macros = self.env.get_template("_macros.html").make_module(base)
-        cache = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments.pickle", "fragments-1")
+        cache = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments", "fragments-2")
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
@@ -364,7 +364,7 @@ class CommunitiesGenerator(Generator):
 
         Most builds change few records, and the site-wide files are these pieces joined.
         """
-        kept = KeptValues(cache_dir / "record-texts.pickle", "record-texts-1")
+        kept = KeptValues(cache_dir / "record-texts", "record-texts-2")
         texts: dict[str, tuple[str, str, str]] = {}
         keys: dict[str, str] = {}
         for c in comms:
@@ -412,10 +412,10 @@ class Manifest:
     last build made that this build no longer makes (a removed community) are deleted.
     """
 
-    def __init__(self, path: Path, root: Path) -> None:
-        self.path = path
+    def __init__(self, folder: Path, root: Path) -> None:
+        self.store = ShardedStore(folder, "pages-1")
         self.root = root
-        self.old = _read_json(path)
+        self.old: dict[str, str] = self.store.load()
         self.new: dict[str, str] = {}
 
     def stale(self, save_as: str, *inputs: Any) -> bool:
@@ -427,7 +427,7 @@ class Manifest:
         for gone in set(self.old) - set(self.new):
             (self.root / gone).unlink(missing_ok=True)
         if self.new != self.old:
-            atomic_write(self.path, json.dumps(self.new, sort_keys=True))
+            self.store.save(self.new)
 
 
 _FORKED: dict[str, Any] = {}
@@ -452,14 +452,6 @@ def _render_forked(batch: list[Community]) -> dict[str, str]:
 def _join_cards(cards: dict[str, Markup], communities: Iterable[Community]) -> Markup:
     """A listing's cards as one piece of HTML (the directory alone has 10,000)."""
     return Markup("".join(cards[c.slug] for c in communities))
-
-
-def _read_json(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
 
 
 def get_generators(pelican: Any) -> type[CommunitiesGenerator]:

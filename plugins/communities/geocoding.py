@@ -794,7 +794,7 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
     kept = KeptValues(memory, version)
     outcomes = []
     for community in communities:
-        point, source, detail, found = kept.get((community.path, community.digest), lambda c=community: _essentials(place_one(c, src)))
+        point, source, detail, found = kept.get(f"{community.path}\0{community.digest}", lambda c=community: _essentials(place_one(c, src)))
         public = without_private(community)
         outcomes.append(Outcome(replace(public, point=point) if point else public, source, detail, found))
     kept.save()

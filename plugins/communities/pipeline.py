@@ -52,7 +52,7 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
         settings.project_path(conf, "COMMUNITIES_SCHEMA"), settings.project_path(conf, "COMMUNITIES_TAGS"), today
     )
     files = paths if paths is not None else records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
-    cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records.pickle"
+    cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records"
     with timed("load and validate"):
         report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache,
                                            workers=int(conf["COMMUNITIES_WORKERS"]))
@@ -60,7 +60,7 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
     with timed("typed records"):
         communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in report.valid_records()]
     with timed("geocode"):
-        placed, geo_problems = geocoding.place_communities(communities, conf, online=online, memory=cache.with_name("placed.pickle"))
+        placed, geo_problems = geocoding.place_communities(communities, conf, online=online, memory=cache.with_name("placed"))
     problems += geo_problems
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     return Loaded(placed, problems, ctx.tags, report.files, today)

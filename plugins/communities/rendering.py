@@ -24,7 +24,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from .files import read_cache, write_cache
+from .files import ShardedStore
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -67,15 +67,15 @@ def _demote_headings(html: str) -> str:
 
 
 class MarkdownCache:
-    """Source text -> safe HTML, remembered across builds in one file."""
+    """Source text -> safe HTML, remembered across builds in a folder of shards (files.ShardedStore)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, str] = {}
         self._used: set[str] = set()
         self.hits = self.misses = 0
-        stored = read_cache(path, _VERSION)
-        self._entries = stored if isinstance(stored, dict) else {}
+        self._store = ShardedStore(path, _VERSION)
+        self._entries = self._store.load()
         self._saved = set(self._entries)
 
     @staticmethod
@@ -116,9 +116,9 @@ class MarkdownCache:
         """Keep what current records use (rendered or kept), drop the rest; write atomically."""
         if not self.path:
             return
-        entries = {k: self._entries[k] for k in sorted(self._used) if k in self._entries}
+        entries = {k: self._entries[k] for k in self._used if k in self._entries}
         if entries.keys() != self._saved:
-            write_cache(self.path, _VERSION, entries)
+            self._store.save(entries)
 
 
 def json_for_html(value: Any) -> Markup:

@@ -42,7 +42,7 @@ import jsonschema_rs
 import yaml
 
 from . import records
-from .files import atomic_write
+from .files import ShardedStore
 from .geo import EARTH_RADIUS_KM, distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
@@ -701,18 +701,9 @@ class RecordCache:
     """
 
     def __init__(self, path: Path | None, fingerprint: str) -> None:
-        self.path = path
-        self.fingerprint = fingerprint
-        self.entries: dict[str, Entry] = {}
+        self.store = ShardedStore(path, fingerprint)
+        self.entries: dict[str, Entry] = self.store.load()
         self.fresh: dict[str, Entry] = {}
-        if path and path.exists():
-            try:
-                with path.open("rb") as handle:
-                    stored = pickle.load(handle)
-                if stored.get("fingerprint") == fingerprint:
-                    self.entries = stored["entries"]
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError, ValueError):
-                self.entries = {}
 
     def get(self, digest: str) -> Entry | None:
         hit = self.entries.get(digest)
@@ -724,12 +715,11 @@ class RecordCache:
         self.fresh[digest] = entry
 
     def save(self) -> None:
-        """Keep what this run saw; written atomically so an interrupted run leaves the old cache."""
-        if not self.path or self.fresh.keys() == self.entries.keys():
+        """Keep what this run saw; shards are written atomically, so an interrupted run leaves the old ones."""
+        if self.fresh.keys() == self.entries.keys():
             return
-        stored = pickle.dumps({"fingerprint": self.fingerprint, "entries": self.fresh}, protocol=pickle.HIGHEST_PROTOCOL)
         with contextlib.suppress(OSError):  # a read-only checkout or a full disk: checking still works, it is just not remembered
-            atomic_write(self.path, stored)
+            self.store.save(self.fresh)
 
 
 # --- many files ----------------------------------------------------------------------------

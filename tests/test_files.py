@@ -1,0 +1,69 @@
+"""files.py: the sharded build caches that let a one-record edit rewrite a few small files, not one large one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from communities import files
+
+
+def _shards(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.pickle"))}
+
+
+def test_a_sharded_store_gives_back_what_it_saved(tmp_path: Path) -> None:
+    entries = {f"key-{i}": ("value", i) for i in range(500)}
+    files.ShardedStore(tmp_path / "c", "v1").save(entries)
+    assert files.ShardedStore(tmp_path / "c", "v1").load() == entries
+    assert len(_shards(tmp_path / "c")) > 1  # spread over several files
+
+
+def test_changing_one_entry_rewrites_only_the_shards_it_touches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "c"
+    entries = {f"key-{i}": f"value {i}" for i in range(500)}
+    files.ShardedStore(folder, "v1").save(entries)
+    before = _shards(folder)
+    written: list[Path] = []
+    real = files.write_cache
+    monkeypatch.setattr(files, "write_cache", lambda path, *a: (written.append(path), real(path, *a)))
+    store = files.ShardedStore(folder, "v1")
+    loaded = store.load()
+    del loaded["key-7"]
+    loaded["key-new"] = "new"
+    store.save(loaded)
+    assert 1 <= len(written) <= 2  # the shard that lost key-7 and the one that gained key-new
+    after = _shards(folder)
+    assert sum(before[name] != after[name] for name in before) == len(written)
+    store.save(loaded)  # nothing changed since: nothing written
+    assert len(written) <= 2
+    assert files.ShardedStore(folder, "v1").load() == loaded
+
+
+def test_a_damaged_missing_or_older_shard_is_empty_not_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    entries = {f"key-{i}": i for i in range(200)}
+    files.ShardedStore(folder, "v1").save(entries)
+    shards = sorted(folder.glob("*.pickle"))
+    shards[0].write_bytes(b"not a pickle")
+    shards[1].unlink()
+    survived = files.ShardedStore(folder, "v1").load()
+    assert 0 < len(survived) < len(entries)
+    assert all(entries[k] == v for k, v in survived.items())
+    assert files.ShardedStore(folder, "v2").load() == {}  # another version of the code: nothing reused
+
+
+def test_kept_values_are_made_once_and_dropped_when_no_build_asks_for_them(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def make(key: str) -> str:
+        made.append(key)
+        return key.upper()
+
+    first = files.KeptValues(tmp_path / "kept", "v1")
+    assert [first.get(k, lambda k=k: make(k)) for k in ("a", "b")] == ["A", "B"]
+    first.save()
+    second = files.KeptValues(tmp_path / "kept", "v1")
+    assert second.get("a", lambda: make("a")) == "A" and made == ["a", "b"]
+    second.save()  # "b" was not asked for
+    assert files.ShardedStore(tmp_path / "kept", "v1").load() == {"a": "A"}
