@@ -107,3 +107,32 @@ def test_literal_strings_are_translated_when_the_template_is_compiled() -> None:
     code = fast.compile("{{ _('Map') }} {{ _('Joined %(date)s', date=d) }}", raw=True)
     assert "Map" not in code and "Cart & <map>" in code  # looked up already: the translation is a constant in the code
     assert "'Ymunodd %(date)s'" in code and "_format" in code and "gettext" not in code
+
+
+def test_templates_compiled_by_an_earlier_build_are_reused_until_the_catalog_changes(tmp_path: Path, monkeypatch) -> None:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+    from jinja2 import DictLoader
+
+    theme = tmp_path / "theme"
+    po = theme / "translations" / "cy" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+
+    def build_env(translation: str):
+        catalog = Catalog(locale="cy")
+        catalog.add("Map", translation)
+        with po.open("wb") as handle:
+            write_po(handle, catalog)
+        _stock, fast = _environments(environment.translations_for(theme, "cy"))
+        fast.loader = DictLoader({"page.html": "<h1>{{ _('Map') }}</h1>"})
+        fast.bytecode_cache = environment.compiled_templates(tmp_path / "cache", fast, theme, "cy")
+        return fast
+
+    assert build_env("Cart").get_template("page.html").render() == "<h1>Cart</h1>"
+    again = build_env("Cart")
+    monkeypatch.setattr(again, "compile", lambda *a, **k: pytest.fail("compiled again"))
+    assert again.get_template("page.html").render() == "<h1>Cart</h1>"  # the code the last build compiled
+    monkeypatch.undo()
+    # The translation is compiled into the code: a changed catalog must not be served the old code.
+    assert build_env("Map newydd").get_template("page.html").render() == "<h1>Map newydd</h1>"
+    assert len([p for p in (tmp_path / "cache").iterdir()]) == 1  # code compiled with the old catalog is gone

@@ -6,8 +6,10 @@ SITE_LANG=cy in the environment) with theme/translations/cy/LC_MESSAGES/messages
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,13 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemBytecodeCache
+from jinja2 import __version__ as jinja_version
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
 
+from .files import code_fingerprint
 from .records import load_tags
 from .rendering import json_for_html
 from .settings import project_path, resolve
@@ -129,6 +134,46 @@ def configure(generator: Any) -> None:
     env.globals.update(conf=conf, json_for_html=json_for_html, tag_labels={k: v["label"] for k, v in tags.items()})
     env.filters["tile_origin"] = tile_origin
     env.filters["long_date"] = lambda value: _long_date(value, lang)
+    env.bytecode_cache = compiled_templates(project_path(conf, "COMMUNITIES_CACHE_DIR") / "templates", env, settings["THEME"], lang)
+
+
+class _SaltedCache(FileSystemBytecodeCache):
+    """Jinja's own cache checks each template's source; the salt stands for everything else compiled into it."""
+
+    def __init__(self, folder: Path, salt: str) -> None:
+        super().__init__(str(folder), "%s.jinja")
+        self.salt = salt
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return super().get_cache_key(f"{self.salt}:{name}", filename)
+
+
+def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: str) -> FileSystemBytecodeCache | None:
+    """Templates compiled once and kept between builds, or None where the cache folder cannot be made.
+
+    Compiling the theme took a sixth of a one-record rebuild. Translations are
+    compiled into the code (TranslateOnce), so the salt covers the catalog, the
+    language, the extensions and Jinja's options as well as Jinja and this module.
+    """
+    po = Path(theme) / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    options = tuple(getattr(env, name) for name in (
+        "block_start_string", "block_end_string", "variable_start_string", "variable_end_string", "comment_start_string",
+        "comment_end_string", "line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks",
+        "newline_sequence", "keep_trailing_newline", "optimized", "autoescape"))
+    salt = hashlib.blake2b(repr((jinja_version, lang, po.read_bytes() if po.exists() else b"", sorted(env.extensions), options,
+                                 code_fingerprint("environment.py"))).encode(), digest_size=12).hexdigest()
+    folder = root / salt
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout: templates are compiled each build, as without a cache
+        return None
+    for other in root.iterdir():  # what older themes, catalogs or code compiled
+        if other.is_dir() and other.name != salt:
+            with contextlib.suppress(OSError):
+                for old in other.iterdir():
+                    old.unlink()
+                other.rmdir()
+    return _SaltedCache(folder, salt)
 
 
 @functools.lru_cache(maxsize=4096)
