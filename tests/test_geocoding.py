@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
 from communities import geocoding, model  # noqa: E402
+from communities import lookup as online  # noqa: E402
 from communities import settings as settings_mod  # noqa: E402
 from communities.geocoding import CacheEntry  # noqa: E402
 
@@ -143,7 +144,7 @@ def test_swansea_without_coordinates_lands_within_5_km_offline(tmp_path, no_netw
 
 def test_offline_build_places_from_record_cache_and_gazetteer_without_a_socket(tmp_path, no_network, monkeypatch):
     conf = make_conf(tmp_path)
-    monkeypatch.setattr(geocoding, "make_geocoder", lambda conf: pytest.fail("an offline build constructed a geocoder"))
+    monkeypatch.setattr(online, "make_geocoder", lambda conf: pytest.fail("an offline build constructed a geocoder"))
     leith_key = geocoding.normalise_query("Leith, Edinburgh, United Kingdom")
     seed_cache(conf, {leith_key: CacheEntry(55.976, -3.173, "nominatim", "Leith, City of Edinburgh, Scotland, United Kingdom", "2025-01-01")})
     communities = [
@@ -348,7 +349,7 @@ def test_postcode_query_comes_first_and_the_display_name_is_redacted(tmp_path):
 def test_rate_limit_spaces_requests_by_the_minimum_delay():
     clock = FakeClock()
     fake = FakeGeocoder({"a": (1, 1, "A"), "b": (2, 2, "B"), "c": (3, 3, "C")}, clock=clock)
-    lookup = geocoding.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)
+    lookup = online.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)
     assert [lookup(q).lat for q in "abc"] == [1.0, 2.0, 3.0]
     times = [t for _, t in fake.calls]
     assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [1.0, 1.0]
@@ -357,7 +358,7 @@ def test_rate_limit_spaces_requests_by_the_minimum_delay():
 def test_rate_limit_does_not_wait_when_requests_are_already_slow():
     clock = FakeClock()
     fake = FakeGeocoder({"a": (1, 1, "A")}, clock=clock)
-    lookup = geocoding.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)
+    lookup = online.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)
     lookup("a")
     clock.now += 5
     lookup("a")
@@ -372,7 +373,7 @@ def test_rate_limit_does_not_wait_when_requests_are_already_slow():
 def test_retries_with_exponential_backoff_then_succeeds(error):
     clock = FakeClock()
     fake = FakeGeocoder({"a": (1, 2, "A")}, script=[error, error, None], clock=clock)
-    lookup = geocoding.OnlineLookup(fake, min_delay=1.0, retries=3, clock=clock, sleep=clock.sleep)
+    lookup = online.OnlineLookup(fake, min_delay=1.0, retries=3, clock=clock, sleep=clock.sleep)
     found = lookup("a")
     assert (found.lat, found.lon) == (1.0, 2.0)
     assert len(fake.calls) == 3
@@ -387,21 +388,21 @@ def test_retries_on_5xx_reported_as_a_plain_service_error():
         error = exc
     clock = FakeClock()
     fake = FakeGeocoder({"a": (1, 2, "A")}, script=[error, None], clock=clock)
-    lookup = geocoding.OnlineLookup(fake, min_delay=0.0, retries=2, clock=clock, sleep=clock.sleep)
+    lookup = online.OnlineLookup(fake, min_delay=0.0, retries=2, clock=clock, sleep=clock.sleep)
     assert lookup("a") is not None and len(fake.calls) == 2
 
 
 def test_retry_after_is_honoured():
     clock = FakeClock()
     fake = FakeGeocoder({"a": (1, 2, "A")}, script=[GeocoderRateLimited("slow down", retry_after=30), None], clock=clock)
-    geocoding.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)("a")
+    online.OnlineLookup(fake, min_delay=1.0, clock=clock, sleep=clock.sleep)("a")
     assert clock.sleeps == [30.0]
 
 
 def test_gives_up_after_the_retries_and_stops_asking():
     clock = FakeClock()
     fake = FakeGeocoder(script=[GeocoderTimedOut("Service timed out")] * 10, clock=clock)
-    lookup = geocoding.OnlineLookup(fake, min_delay=1.0, retries=3, clock=clock, sleep=clock.sleep)
+    lookup = online.OnlineLookup(fake, min_delay=1.0, retries=3, clock=clock, sleep=clock.sleep)
     with pytest.raises(geocoding.LookupFailed) as failed:
         lookup("a")
     assert failed.value.fatal and "did not answer in time" in failed.value.reason
@@ -413,7 +414,7 @@ def test_gives_up_after_the_retries_and_stops_asking():
 
 def test_a_rejected_query_is_not_retried_and_the_run_goes_on():
     fake = FakeGeocoder({"b": (1, 1, "B")}, script=[GeocoderQueryError("Non-successful status code 400")])
-    lookup = geocoding.OnlineLookup(fake, min_delay=0.0, sleep=lambda s: None)
+    lookup = online.OnlineLookup(fake, min_delay=0.0, sleep=lambda s: None)
     with pytest.raises(geocoding.LookupFailed) as failed:
         lookup("a")
     assert not failed.value.fatal and len(fake.calls) == 1
@@ -422,7 +423,7 @@ def test_a_rejected_query_is_not_retried_and_the_run_goes_on():
 
 def test_reasons_never_repeat_the_request_url():
     secret = GeocoderUnavailable("HTTPSConnectionPool: Max retries exceeded with url: /search?q=SA1+1NW&key=s3cret")
-    reason, retry, fatal = geocoding.classify(secret)
+    reason, retry, fatal = online.classify(secret)
     assert "s3cret" not in reason and "SA1" not in reason and retry and fatal
 
 
@@ -558,12 +559,12 @@ def test_online_build_adds_answers_to_the_cache(tmp_path):
 def test_a_misnamed_provider_is_a_setup_error():
     conf, _ = settings_mod.resolve({"COMMUNITIES_GEOCODER": "nominatm"})
     with pytest.raises(geocoding.GeocoderSetupError, match="nominatm"):
-        geocoding.make_geocoder(conf)
+        online.make_geocoder(conf)
 
 
 def test_provider_comes_from_settings_with_the_user_agent():
     conf, _ = settings_mod.resolve({"COMMUNITIES_GEOCODER": "photon", "COMMUNITIES_GEOCODER_OPTIONS": {"domain": "photon.example.org"}})
-    geocoder = geocoding.make_geocoder(conf)  # constructing opens no connection
+    geocoder = online.make_geocoder(conf)  # constructing opens no connection
     assert type(geocoder).__name__ == "Photon" and geocoder.domain == "photon.example.org"
     assert geocoder.headers["User-Agent"] == conf["COMMUNITIES_GEOCODER_USER_AGENT"]
 
@@ -640,3 +641,15 @@ def test_an_offline_build_remembers_each_outcome_until_the_record_or_the_cache_c
     monkeypatch.setattr(geocoding, "place_one", lambda c, *a, **k: placed.append(c.slug) or real_place_one(c, *a, **k))
     geocoding.place_communities(communities, conf, memory=memory)
     assert sorted(placed) == ["far-off", "network", "swansea"]  # a new geocode cache: every outcome worked out again
+
+
+def test_an_offline_build_never_imports_geopy(tmp_path):
+    """geopy costs an offline rebuild more time to import than placing 10,000 communities does."""
+    from hostile.site import isolated_config
+
+    conf = isolated_config(tmp_path)
+    code = ("import sys; sys.path.insert(0, 'plugins'); from communities.build_cli import build_main; "
+            f"code = build_main(['--output', {str(tmp_path / 'out')!r}, '--config', {str(conf)!r}, '--no-search']); "
+            "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'geopy'))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.stdout.split("\n")[-2] == "0 []", run.stdout[-2000:] + run.stderr[-2000:]
