@@ -220,6 +220,25 @@ class Workspace:
     def conf(self) -> Path:
         return self.root / "bench.conf.py"
 
+    @property
+    def trash(self) -> Path:
+        return self.root / "trash"
+
+    def set_aside(self, path: Path) -> None:
+        """Move a folder out of the way instead of deleting it; empty_trash() deletes it after the last step.
+
+        On this ext4 (no journal), files created within seconds of deleting thousands
+        of others skip every freed inode one by one: seconds of kernel time that belong
+        to the benchmark's clean-up, not to the build being measured, and that land on
+        whichever tool runs next. A deploy builds into a fresh checkout, never that.
+        """
+        if path.exists():
+            self.trash.mkdir(parents=True, exist_ok=True)
+            path.rename(self.trash / f"{len(list(self.trash.iterdir()))}-{path.name}")
+
+    def empty_trash(self) -> None:
+        _rm(self.trash)
+
     def build_cmd(self) -> list[str]:
         return [PYTHON, str(self.site / "scripts" / "build"), "--communities", str(self.records), "--output", str(self.out),
                 "--no-search", "--config", str(self.conf)]
@@ -283,7 +302,7 @@ def _validate_cmd(ws: Workspace) -> list[str]:
 
 def measure_validation(ws: Workspace, runs: int) -> Measurement:
     """What a pull request's check costs on a fresh runner: nothing remembered."""
-    return _repeat("validate", runs, lambda _run: run_timed(_validate_cmd(ws)), lambda _run: _rm(ws.cache))
+    return _repeat("validate", runs, lambda _run: run_timed(_validate_cmd(ws)), lambda _run: ws.set_aside(ws.cache))
 
 
 def measure_validation_warm(ws: Workspace, runs: int) -> Measurement:
@@ -293,9 +312,10 @@ def measure_validation_warm(ws: Workspace, runs: int) -> Measurement:
 
 
 def measure_cold_build(ws: Workspace, runs: int) -> Measurement:
+    """A first build on a fresh machine: no output folder and no caches."""
     def clean(_run: int) -> None:
-        _rm(ws.out)
-        _rm(ws.cache)
+        ws.set_aside(ws.out)
+        ws.set_aside(ws.cache)
 
     return _repeat("cold", runs, lambda _run: run_timed(ws.build_cmd()), clean)
 
@@ -325,25 +345,12 @@ def _ensure_built(ws: Workspace) -> None:
 def measure_pagefind(ws: Workspace, runs: int) -> Measurement:
     """The search index as the build makes it (`python -m communities.search SITE`), each run from no index at all.
 
-    The previous run's index is moved aside, not deleted, until the end: on ext4 without a journal, files created
-    within seconds of deleting thousands of others skip every freed inode one by one, several seconds of kernel time
-    that belong to the benchmark's clean-up, not to indexing (a build replaces its index in place).
+    The previous run's index is set aside, not deleted (see Workspace.set_aside): a build replaces its index in place.
     """
     _ensure_built(ws)
     cmd = [PYTHON, "-m", "communities.search", str(ws.out)]
     env = {"PYTHONPATH": str(ws.site / "plugins")}
-    aside = ws.root / "pagefind-previous"
-    _rm(aside)
-
-    def clear(run: int) -> None:
-        if (ws.out / "pagefind").exists():
-            aside.mkdir(parents=True, exist_ok=True)
-            (ws.out / "pagefind").rename(aside / str(run))
-
-    try:
-        m = _repeat("pagefind", runs, lambda _run: run_timed(cmd, env=env), clear)
-    finally:
-        _rm(aside)
+    m = _repeat("pagefind", runs, lambda _run: run_timed(cmd, env=env), lambda _run: ws.set_aside(ws.out / "pagefind"))
     index = ws.out / "pagefind"
     m.extra["index_bytes"] = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) if index.exists() else 0
     return m
@@ -558,7 +565,7 @@ def _plain_records(ws: Workspace) -> Iterator[tuple[str, str, str, str]]:
 
 def _write_pelican_project(ws: Workspace) -> Path:
     site = ws.root / "pelican-plain"
-    _rm(site)
+    ws.set_aside(site)
     content = site / "content"
     content.mkdir(parents=True)
     for slug, title, date, body in _plain_records(ws):
@@ -570,7 +577,7 @@ def _write_pelican_project(ws: Workspace) -> Path:
 
 def _write_hugo_project(ws: Workspace) -> Path:
     site = ws.root / "hugo"
-    _rm(site)
+    ws.set_aside(site)
     content = site / "content" / "communities"
     content.mkdir(parents=True)
     for slug, title, date, body in _plain_records(ws):
@@ -588,12 +595,12 @@ def _write_hugo_project(ws: Workspace) -> Path:
     return site
 
 
-def _peer_steps(name: str, runs: int, build: Callable[[], Timed], out: Path, edit_file: Path,
+def _peer_steps(ws: Workspace, name: str, runs: int, build: Callable[[], Timed], out: Path, edit_file: Path,
                 clean_extra: Sequence[Path] = ()) -> dict[str, Measurement]:
-    def clean(_run: int) -> None:
-        _rm(out)
+    def clean(_run: int) -> None:  # the same fresh start as our cold build
+        ws.set_aside(out)
         for extra in clean_extra:
-            _rm(extra)
+            ws.set_aside(extra)
 
     cold = _repeat("cold", runs, lambda _run: build(), clean)
     with restored(edit_file):
@@ -611,7 +618,7 @@ def measure_pelican(ws: Workspace, runs: int) -> dict[str, Measurement]:
     out = site / "output"
     cmd = [PYTHON, "-m", "pelican", "content", "-s", "conf.py", "-o", str(out), "-q"]
     first = sorted((site / "content").glob("*.md"))[ws.n // 2]
-    return _peer_steps("pelican", runs, lambda: run_timed(cmd, cwd=site), out, first, [site / "cache"])
+    return _peer_steps(ws, "pelican", runs, lambda: run_timed(cmd, cwd=site), out, first, [site / "cache"])
 
 
 def measure_hugo(ws: Workspace, runs: int) -> dict[str, Measurement]:
@@ -622,7 +629,7 @@ def measure_hugo(ws: Workspace, runs: int) -> dict[str, Measurement]:
     out = site / "public"
     cmd = [hugo, "--quiet", "--source", str(site), "--destination", str(out)]
     first = sorted((site / "content" / "communities").glob("*.md"))[ws.n // 2]
-    return _peer_steps("hugo", runs, lambda: run_timed(cmd, cwd=site), out, first, [site / "resources"])
+    return _peer_steps(ws, "hugo", runs, lambda: run_timed(cmd, cwd=site), out, first, [site / "resources"])
 
 
 # --- profiles -----------------------------------------------------------------------------
@@ -644,8 +651,8 @@ def profile_step(ws: Workspace, step: str, folder: Path) -> Profile:
     else:
         argv = ["build", *ws.build_cmd()[2:]]
     if step == "cold":
-        _rm(ws.out)
-        _rm(ws.cache)
+        ws.set_aside(ws.out)
+        ws.set_aside(ws.cache)
     elif step in ("edit", "nochange"):
         _ensure_built(ws)
     target = sorted(ws.records.glob("*.yaml"))[ws.n // 2]
@@ -653,6 +660,7 @@ def profile_step(ws: Workspace, step: str, folder: Path) -> Profile:
         if step == "edit":
             _edit_record(target, 99)
         t = run_timed([PYTHON, str(_PROFILE_RUNNER), str(ws.site), str(tree), str(summary), *argv], env={"COMMUNITIES_WORKERS": "1"})
+    ws.empty_trash()
     if t.returncode:
         return Profile(ws.n, step, 0.0, [], [], "", f"profiling failed: {t.output[-500:]}")
     if step == "edit":
@@ -718,6 +726,7 @@ def _commit(site: Path) -> str:
 def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Callable[[str], None]) -> tuple[SizeRun, Workspace]:
     log(f"N={n:,}: records")
     ws = prepare(n, work, site)
+    ws.empty_trash()  # a run stopped part way leaves some; deleted before anything is timed
     ours: dict[str, Measurement] = {}
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("validate", lambda: measure_validation(ws, runs)),
@@ -741,6 +750,7 @@ def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Ca
     hugo = measure_hugo(ws, runs)
     log(f"N={n:,}: plain Pelican")
     pelican = measure_pelican(ws, runs)
+    ws.empty_trash()
     return SizeRun(n, ours, hugo, pelican), ws
 
 

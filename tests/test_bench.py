@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -30,6 +32,28 @@ def test_quick_run_writes_the_table(tmp_path):
         assert label in text
     assert "Peer: Plain Pelican, cold build" in text
     assert text in result.stdout
+    assert not (tmp_path / "work" / "n50" / "trash").exists()  # what was set aside is deleted once the timing is over
+
+
+def test_each_cold_build_starts_from_no_output_without_deleting_just_before_it(tmp_path, monkeypatch):
+    ws = harness.Workspace(3, tmp_path / "n3")
+    seen: list[tuple[bool, bool, int]] = []
+
+    def build(run: int) -> harness.Timed:
+        seen.append((ws.out.exists(), ws.cache.exists(), len(list(ws.trash.glob("*"))) if ws.trash.exists() else 0))
+        for folder in (ws.out, ws.cache):
+            (folder / "page").mkdir(parents=True)
+            (folder / "page" / "index.html").write_text(str(run))
+        return harness.Timed(0.1, None, 0, "")
+
+    monkeypatch.setattr(harness, "run_timed", lambda cmd, **kw: build(len(seen)))
+    monkeypatch.setattr(harness, "_rm", lambda path: pytest.fail(f"deleted {path} between timed runs"))
+    m = harness.measure_cold_build(ws, 3)
+    assert len(m.samples) == 3
+    assert seen == [(False, False, 0), (False, False, 2), (False, False, 4)]  # the last run's output and cache, set aside
+    monkeypatch.undo()
+    ws.empty_trash()
+    assert not ws.trash.exists()
 
 
 def test_bad_arguments_exit_2_without_a_traceback(tmp_path):
