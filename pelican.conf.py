@@ -71,8 +71,11 @@ AUTHOR_FEED_RSS = None
 
 RELATIVE_URLS = False
 DELETE_OUTPUT_DIRECTORY = False
-CACHE_CONTENT = False
-LOAD_CONTENT_CACHE = False
+# Pelican keeps what its readers made of content/ (news, handbook) and reads again only files that changed;
+# the plugin puts that cache in COMMUNITIES_CACHE_DIR/pelican, beside its own.
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CONTENT_CACHING_LAYER = "reader"
 STATIC_CHECK_IF_MODIFIED = True
 TYPOGRIFY = False
 MARKDOWN = {

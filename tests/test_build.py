@@ -171,3 +171,20 @@ def test_pages_rendered_by_worker_processes_are_the_pages_one_process_renders(tm
         trees.append(tree(out))
     assert trees[0] == trees[1]
     assert len([p for p in trees[0] if p.startswith("communities/") and p.endswith("/index.html")]) == 261
+
+
+def test_pelicans_content_cache_lives_with_ours_and_follows_edits_to_content(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    conf = _own_cache_config(tmp_path)
+    conf.write_text(conf.read_text(encoding="utf-8") + f"PATH = {str(content)!r}\nPROJECT_ROOT = {str(ROOT)!r}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    assert list((tmp_path / "cache" / "pelican").iterdir())  # one folder holds every cache: deleting it is a cold build
+    post = next(p for p in sorted(content.rglob("*.md")) if "Date:" in p.read_text(encoding="utf-8"))
+    text = post.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("Title:"))
+    post.write_text(text.replace(title, "Title: A title edited after the first build"), encoding="utf-8")
+    result = build_site(out, None, "--no-search", "--config", str(conf))
+    assert result.returncode == 0, result.stderr
+    assert "A title edited after the first build" in (out / "blog" / "index.html").read_text(encoding="utf-8")

@@ -12,7 +12,9 @@ def register() -> None:
     from .generator import get_generators
     from .rendering import process_content
     from .search import index_site
+    from .settings import place_pelican_cache
 
+    signals.initialized.connect(place_pelican_cache)
     signals.generator_init.connect(configure)
     signals.get_generators.connect(get_generators)
     signals.content_object_init.connect(process_content)

@@ -44,7 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMMUNITIES_DESERT_COUNTRIES", ["GB"], "Countries whose towns are checked for co-operative deserts."),
     Setting("COMMUNITIES_DESERT_MIN_POPULATION", 15_000, "Smallest town population considered on the deserts page."),
     Setting("COMMUNITIES_DESERT_DISTANCE_KM", 15.0, "A town is a desert when no community is within this distance."),
-    Setting("COMMUNITIES_CACHE_DIR", ".cache/communities", "Where content-hash caches live (rendered Markdown, page fingerprints)."),
+    Setting("COMMUNITIES_CACHE_DIR", ".cache/communities", "Where build caches live (parsed records, rendered Markdown, page fingerprints, compiled templates, and Pelican's own content cache in `pelican/`). Delete it for a cold build."),
     Setting("COMMUNITIES_WORKERS", 2, "Processes that parse and check new records and render community pages (forked, where the system can fork); 1 does everything in-process."),
     Setting("COMMUNITIES_SEARCH_INDEX", True, "Run Pagefind over the written site."),
 )
@@ -83,3 +83,15 @@ def project_path(settings: dict[str, Any], name: str) -> Path:
         return value
     root = Path(settings.get("PROJECT_ROOT") or Path.cwd())
     return root / value
+
+
+def place_pelican_cache(pelican: Any) -> None:
+    """initialized receiver: Pelican's content cache goes inside COMMUNITIES_CACHE_DIR, so one folder holds every cache.
+
+    Deleting that folder is then a cold build, whatever the settings file says
+    about CACHE_PATH; and the site's settings turn the cache on (pelican.conf.py).
+    """
+    conf = dict(pelican.settings)
+    conf.setdefault("COMMUNITIES_CACHE_DIR", DEFAULTS["COMMUNITIES_CACHE_DIR"])
+    conf["PROJECT_ROOT"] = conf.get("PROJECT_ROOT") or str(Path(conf["PATH"]).parent)
+    pelican.settings["CACHE_PATH"] = str(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican")
