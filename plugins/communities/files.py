@@ -95,6 +95,10 @@ class ShardedStore:
         self.version = version
         self.shards = shards
         self._read: list[dict[str, Any]] = [{} for _ in range(shards)]
+        if folder is not None:  # the single file this folder replaced (2026-11), tens of megabytes nobody reads
+            for old in (folder.with_name(folder.name + ".pickle"), folder.with_name(folder.name + ".json")):
+                with contextlib.suppress(OSError):
+                    old.unlink()
 
     def _path(self, index: int) -> Path:
         assert self.folder is not None
