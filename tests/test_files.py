@@ -67,3 +67,12 @@ def test_kept_values_are_made_once_and_dropped_when_no_build_asks_for_them(tmp_p
     assert second.get("a", lambda: make("a")) == "A" and made == ["a", "b"]
     second.save()  # "b" was not asked for
     assert files.ShardedStore(tmp_path / "kept", "v1").load() == {"a": "A"}
+
+
+def test_the_single_file_cache_a_store_replaced_is_removed(tmp_path: Path) -> None:
+    (tmp_path / "markdown.pickle").write_bytes(b"x" * 1000)
+    (tmp_path / "pages-abc.json").write_text("{}")
+    (tmp_path / "other.pickle").write_bytes(b"kept")
+    files.ShardedStore(tmp_path / "markdown", "v1")
+    files.ShardedStore(tmp_path / "pages-abc", "v1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.pickle"]
