@@ -184,3 +184,17 @@ def test_site_wide_data_files_joined_from_kept_pieces_are_the_files_made_whole(c
         writer.writerow(next(csv.DictReader(io.StringIO(exports.csv_header() + exports.csv_line(c, "https://example.org")))))
     assert exports.csv_text(comms, "https://example.org") == whole.getvalue()
     assert sum(1 for _ in csv.reader(io.StringIO(exports.csv_text(comms)))) == len(comms) + 1
+
+
+def test_statistics_count_every_commitment_by_area_and_status(conf: dict) -> None:
+    from collections import Counter
+
+    from communities import catalogue, pipeline
+    from communities.model import AREAS, STATUSES
+
+    loaded = pipeline.load(conf)
+    stats = catalogue.build(loaded.communities, loaded.vocabulary, loaded.today).stats
+    expected = Counter((k["area"], k["status"]) for r in RECORDS.values() for k in r["commitments"])
+    assert {(area, bar.key): bar.value for area, bars in stats.by_area_status.items() for bar in bars} == {
+        (area, status): expected[(area, status)] for area in AREAS for status in STATUSES}
+    assert stats.commitments == sum(expected.values())
