@@ -78,6 +78,7 @@ class Catalogue:
     review_months: int
     review_due: set[str] = field(default_factory=set)
     region_of: dict[str, str] = field(default_factory=dict)
+    newest: list[Community] = field(default_factory=list)  # by joined, latest first; ties in name order
 
     @property
     def by_slug(self) -> dict[str, Community]:
@@ -115,6 +116,7 @@ def build(communities: list[Community], vocabulary: dict[str, dict[str, str]], t
         review_months=review_months,
         review_due=due,
         region_of=region_of,
+        newest=sorted((c for c in ordered if c.joined), key=lambda c: c.joined, reverse=True),
     )
 
 
