@@ -198,3 +198,13 @@ def test_statistics_count_every_commitment_by_area_and_status(conf: dict) -> Non
     assert {(area, bar.key): bar.value for area, bars in stats.by_area_status.items() for bar in bars} == {
         (area, status): expected[(area, status)] for area in AREAS for status in STATUSES}
     assert stats.commitments == sum(expected.values())
+
+
+def test_home_shows_the_six_newest_communities_latest_first(built_site: Path) -> None:
+    import re
+
+    recent = html(built_site, "index.html").split('id="recent-h"', 1)[1].split("</section>", 1)[0]
+    shown = list(dict.fromkeys(re.findall(r'href="[^"]*/communities/([a-z0-9-]+)/"', recent)))
+    names = {slug: r["name"].casefold() for slug, r in RECORDS.items()}
+    dated = sorted((slug for slug, r in RECORDS.items() if r.get("joined")), key=lambda s: names[s])  # ties stay in name order
+    assert shown == sorted(dated, key=lambda s: str(RECORDS[s]["joined"]), reverse=True)[:6]
