@@ -42,7 +42,7 @@ import jsonschema_rs
 import yaml
 
 from . import records
-from .files import ShardedStore
+from .files import ShardedStore, read_cache, write_cache
 from .geo import EARTH_RADIUS_KM, distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
@@ -596,7 +596,7 @@ def check_collection(recs: list[RawRecord]) -> list[Problem]:
     return _collection_problems([_Member(r.path, facts_of(r.data), r.text) for r in recs])
 
 
-def _collection_problems(members: list[_Member]) -> list[Problem]:
+def _collection_problems(members: list[_Member], near_state: Path | None = None, fingerprint: str = "") -> list[Problem]:
     problems: list[Problem] = []
     by_slug: dict[str, _Member] = {}
     by_name: dict[str, _Member] = {}
@@ -614,7 +614,7 @@ def _collection_problems(members: list[_Member]) -> list[Problem]:
                                         "If this is the same community, update that file instead; otherwise choose a distinct name.",
                                         ERROR, "unique-name"))
             by_name.setdefault(key, member)
-    problems.extend(_near_duplicate_problems(ordered))
+    problems.extend(_near_duplicate_problems(ordered, near_state, fingerprint))
     return problems
 
 
@@ -622,44 +622,160 @@ def _near_duplicates(recs: list[RawRecord]) -> list[Problem]:
     return _near_duplicate_problems(sorted((_Member(r.path, facts_of(r.data), r.text) for r in recs), key=lambda m: m.path))
 
 
-def _near_duplicate_problems(ordered: list[_Member]) -> list[Problem]:
+# A place community as the near-duplicate rule sees it: path, name key, the key's length,
+# latitude in radians, point and the member.
+_Candidate = tuple[str, str, int, float, tuple[float, float], _Member]
+_NEAR_STATE_VERSION = "near-duplicates 1"  # the stored pairs and facts; a change to this code changes ctx.fingerprint too
+NEAR_DUPLICATE_STATE = "near-duplicates.pickle"  # beside the record cache
+
+
+def _near_duplicate_problems(ordered: list[_Member], state: Path | None = None, fingerprint: str = "") -> list[Problem]:
     """Place communities with nearly the same name less than NEAR_DUPLICATE_KM apart, `ordered` by path.
 
     Bucketed by a grid of ~5.5 km cells so the comparison stays linear at 10,000
-    records. Each pair is tried on the cheap tests first: lengths, latitudes, the
-    distance, then the character counts behind difflib's quick_ratio, and only
-    then on difflib's ratio, which is what costs. Every test is exact (the
-    latitude one has a margin), so the outcome is what ratio and distance_km say.
+    records; each pair is tried by _near_matches. With `state` (a file beside the
+    record cache), the pairs found are kept between runs with every candidate's
+    facts, and a run tries only the candidates that are new or whose facts
+    changed: the others' pairs cannot have changed. A missing, damaged or other
+    context's state means a full scan. Either way the problems are the same, in
+    the same order; each is located in the record's text as it is now.
     """
-    cells: dict[tuple[int, int], list[tuple[str, str, int, float, tuple[float, float], _Member]]] = defaultdict(list)
+    candidates = _near_candidates(ordered)
+    facts = {c[0]: c[5].facts for c in candidates} if state is not None else {}
+    if state is None or len(facts) != len(candidates):  # no state, or a path given twice: nothing to key it by
+        return _near_problems(_near_pairs(candidates))
+    version = f"{_NEAR_STATE_VERSION} {fingerprint}"
+    stored = _read_near_state(state, version)
+    if stored is None:
+        found, changed = _near_pairs(candidates), True
+    else:
+        found, changed = _near_pairs_since(candidates, facts, *stored)
+    if changed:
+        with contextlib.suppress(OSError):  # a read-only checkout or a full disk: the next run scans everything again
+            write_cache(state, version, (facts, [(other[0], member[0]) for member, other in found]))
+    return _near_problems(found)
+
+
+def _near_candidates(ordered: list[_Member]) -> list[_Candidate]:
+    out = []
     for member in ordered:
         name, key, place, point = member.facts
         if point and name is not None and place:
-            cells[(int(point[0] // 0.05), int(point[1] // 0.08))].append(
-                (member.path, key, len(key), math.radians(point[0]), point, member))
+            out.append((member.path, key, len(key), math.radians(point[0]), point, member))
+    return out
+
+
+def _cell(point: tuple[float, float]) -> tuple[int, int]:
+    return int(point[0] // 0.05), int(point[1] // 0.08)
+
+
+def _near_cells(candidates: list[_Candidate]) -> dict[tuple[int, int], list[_Candidate]]:
+    cells: dict[tuple[int, int], list[_Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        cells[_cell(candidate[4])].append(candidate)
+    return cells
+
+
+def _neighbours(cells: dict[tuple[int, int], list[_Candidate]], cell: tuple[int, int]) -> list[_Candidate]:
+    """The candidates in a cell and the eight around it, cell by cell (row, then column), each cell in path order."""
+    cy, cx = cell
+    return [c for dy in (-1, 0, 1) for dx in (-1, 0, 1) for c in cells.get((cy + dy, cx + dx), ())]
+
+
+def _near_matches(member: _Candidate, others: list[_Candidate], counts: dict[str, dict[str, int]]) -> list[_Candidate]:
+    """The `others` after `member` in path order that are near duplicates of it: the pair test, the only one.
+
+    Each pair is tried on the cheap tests first: lengths, latitudes, the distance,
+    then the character counts behind difflib's quick_ratio, and only then on
+    difflib's ratio, which is what costs. Every test is exact (the latitude one has
+    a margin), so the outcome is what ratio and distance_km say.
+    """
+    path, key, size, lat, point, _ = member
+    matcher = None
+    out = []
+    for other in others:
+        opath, okey, osize, olat, opoint, _ = other
+        if opath <= path or key == okey or 2 * min(size, osize) < 0.85 * (size + osize):
+            continue
+        if abs(olat - lat) > _MAX_LAT_APART or distance_km(point, opoint) > NEAR_DUPLICATE_KM:
+            continue
+        if 2.0 * _common_characters(counts, okey, key) / (osize + size) < 0.85:
+            continue  # difflib's quick_ratio, an upper bound on ratio
+        if matcher is None:
+            matcher = difflib.SequenceMatcher(None, "", key)  # b is indexed once per record, not per pair
+        matcher.set_seq1(okey)
+        if matcher.ratio() >= 0.85:
+            out.append(other)
+    return out
+
+
+_Pair = tuple[_Candidate, _Candidate]  # (member, other): other's path comes after member's
+
+
+def _near_pairs(candidates: list[_Candidate]) -> list[_Pair]:
+    """Every near-duplicate pair, by a scan of the whole grid."""
+    cells = _near_cells(candidates)
     counts: dict[str, dict[str, int]] = {}
+    found: list[_Pair] = []
+    for cell, group in sorted(cells.items()):
+        neighbours = _neighbours(cells, cell)
+        for member in group:
+            for other in _near_matches(member, neighbours, counts):
+                found.append((member, other))
+    return found
+
+
+def _near_pairs_since(candidates: list[_Candidate], facts: dict[str, Facts], old_facts: dict[str, Facts],
+                      old_pairs: list[tuple[str, str]]) -> tuple[list[_Pair], bool]:
+    """The pairs now, from those of the last run and its facts: (pairs, whether anything changed).
+
+    A pair of candidates whose facts are as they were is as it was; every
+    candidate that is new or changed is tried against its neighbours, in both
+    directions, as the full scan would try the pair.
+    """
+    by_path = {c[0]: c for c in candidates}
+    dirty = set() if facts == old_facts else {path for path, now in facts.items() if old_facts.get(path) != now}
+    dirty.update(old_facts.keys() - facts.keys())
+    found = [(by_path[path], by_path[opath]) for opath, path in old_pairs if opath not in dirty and path not in dirty]
+    if not dirty:
+        return found, False
+    cells = _near_cells(candidates)
+    counts: dict[str, dict[str, int]] = {}
+    for path in dirty:
+        candidate = by_path.get(path)
+        if candidate is None:  # gone: its pairs went with it
+            continue
+        neighbours = _neighbours(cells, _cell(candidate[4]))
+        for other in _near_matches(candidate, neighbours, counts):
+            found.append((candidate, other))
+        for member in neighbours:
+            if member[0] < path and member[0] not in dirty:  # a pair of two changed ones is tried from the first
+                for other in _near_matches(member, [candidate], counts):
+                    found.append((member, other))
+    return found, True
+
+
+def _read_near_state(path: Path, version: str) -> tuple[dict[str, Facts], list[tuple[str, str]]] | None:
+    stored = read_cache(path, version)
+    if not isinstance(stored, tuple) or len(stored) != 2 or not isinstance(stored[0], dict) or not isinstance(stored[1], list):
+        return None
+    old_facts, old_pairs = stored
+    if not all(isinstance(p, tuple) and len(p) == 2 and p[0] in old_facts and p[1] in old_facts for p in old_pairs):
+        return None
+    return old_facts, old_pairs
+
+
+def _near_problems(found: list[_Pair]) -> list[Problem]:
+    """One warning per pair, on the later file, in the order the full scan finds them: by the member's cell and path, then the other's."""
+    found.sort(key=lambda pair: (_cell(pair[0][4]), pair[0][0], _cell(pair[1][4]), pair[1][0]))
     problems = []
-    for (cy, cx), group in sorted(cells.items()):
-        neighbours = [m for dy in (-1, 0, 1) for dx in (-1, 0, 1) for m in cells.get((cy + dy, cx + dx), ())]
-        for path, key, size, lat, point, member in group:
-            matcher = None
-            for opath, okey, osize, olat, opoint, other in neighbours:
-                if opath <= path or key == okey or 2 * min(size, osize) < 0.85 * (size + osize):
-                    continue
-                if abs(olat - lat) > _MAX_LAT_APART or distance_km(point, opoint) > NEAR_DUPLICATE_KM:
-                    continue
-                if 2.0 * _common_characters(counts, okey, key) / (osize + size) < 0.85:
-                    continue  # difflib's quick_ratio, an upper bound on ratio
-                if matcher is None:
-                    matcher = difflib.SequenceMatcher(None, "", key)  # b is indexed once per record, not per pair
-                matcher.set_seq1(okey)
-                if matcher.ratio() < 0.85:
-                    continue
-                (line, col), _ = records.locate(other.text(), ("name",))
-                problems.append(Problem(other.path, line, col, "name",
-                                        f"{other.facts[0]!r} looks like {member.facts[0]!r} ({path}), less than {NEAR_DUPLICATE_KM:g} km away",
-                                        "If they are the same community, merge the two files; if not, make the names easier to tell apart.",
-                                        WARNING, "near-duplicate"))
+    for first, second in found:
+        member, other = first[5], second[5]
+        (line, col), _ = records.locate(other.text(), ("name",))
+        problems.append(Problem(other.path, line, col, "name",
+                                f"{other.facts[0]!r} looks like {member.facts[0]!r} ({member.path}), less than {NEAR_DUPLICATE_KM:g} km away",
+                                "If they are the same community, merge the two files; if not, make the names easier to tell apart.",
+                                WARNING, "near-duplicate"))
     return problems
 
 
@@ -800,10 +916,12 @@ def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = r
     names = [str(p) for p in paths]
     cache = RecordCache(cache_path, ctx.fingerprint) if cache_path else None
     with collector_paused():
-        return _validate(names, ctx, max_bytes, cache, max(1, int(workers)), keep_records)
+        return _validate(names, ctx, max_bytes, cache, max(1, int(workers)), keep_records,
+                         near_state=cache_path.with_name(NEAR_DUPLICATE_STATE) if cache_path else None)
 
 
-def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache | None, workers: int, keep: bool) -> Report:
+def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache | None, workers: int, keep: bool, *,
+              near_state: Path | None = None) -> Report:
     # First every file is read and looked up in the cache, here; only what is new is parsed.
     slots: list[tuple[list[Problem], bytes | None, str, Entry | None]] = []
     todo: list[int] = []
@@ -846,7 +964,7 @@ def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache
             loaded.append(rec)
         if cache is not None and blob is not None:
             cache.put(digest, (facts, [dataclasses.replace(p, path="") for p in found], blob))
-    problems.extend(_collection_problems(members))
+    problems.extend(_collection_problems(members, near_state if cache is not None else None, ctx.fingerprint))
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     if cache is not None:
         cache.save()
