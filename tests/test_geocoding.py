@@ -653,3 +653,24 @@ def test_an_offline_build_never_imports_geopy(tmp_path):
             "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'geopy'))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.stdout.split("\n")[-2] == "0 []", run.stdout[-2000:] + run.stderr[-2000:]
+
+
+def test_an_edit_elsewhere_in_a_record_does_not_place_it_again_unless_its_warnings_moved(tmp_path, no_network, monkeypatch):
+    from dataclasses import replace
+
+    conf = make_conf(tmp_path)
+    near = record(tmp_path, "swansea", {"place": "Swansea", "country": "GB"})
+    far = record(tmp_path, "far-off", {"place": "Leeds", "country": "GB", "lat": 50.1, "lon": -5.5})
+    memory = tmp_path / "cache" / "placed"
+    first = geocoding.place_communities([replace(near, digest="a1"), replace(far, digest="b1")], conf, memory=memory)
+    assert [p.rule for p in first[1]] == ["distance"]
+    for c in (near, far):  # three lines added above everything: new bytes, the same kind and location
+        Path(c.path).write_text("# edited\n" * 3 + Path(c.path).read_text(encoding="utf-8"), encoding="utf-8")
+    placed: list[str] = []
+    real_place_one = geocoding.place_one
+    monkeypatch.setattr(geocoding, "place_one", lambda c, *a, **k: placed.append(c.slug) or real_place_one(c, *a, **k))
+    again = geocoding.place_communities([replace(near, digest="a2", description="Edited."), replace(far, digest="b2")], conf,
+                                        memory=memory)
+    assert placed == ["far-off"]  # its warning names a line, and the lines moved
+    assert again[1][0].line == first[1][0].line + 3
+    assert again[0][0].point == first[0][0].point and again[0][0].description == "Edited."

@@ -151,6 +151,16 @@ class KeptValues:
             self._new[key] = found
         return found
 
+    def peek(self, key: str) -> Any:
+        """The value kept under `key`, or None; nothing is kept for this build until put() or get()."""
+        found = self._new.get(key)
+        return self._old.get(key) if found is None else found
+
+    def put(self, key: str, value: Any) -> None:
+        if self.peek(key) is not value:
+            self.made += 1
+        self._new[key] = value
+
     def save(self) -> None:
-        if self._new.keys() != self._old.keys():
+        if self._new.keys() != self._old.keys() or any(self._old.get(k) is not v for k, v in self._new.items()):
             self.store.save(self._new)

@@ -630,9 +630,10 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
 
     Offline (the default) it reads the record, the cache and the gazetteer, and never
     constructs a network geocoder. Online, new answers are added to the cache atomically.
-    With `memory` (a file), an offline run remembers each record's outcome and reuses it
-    while the record, the geocode cache, the country boxes, the settings and this code
-    are unchanged: most builds then never load the gazetteer.
+    With `memory` (a folder), an offline run remembers each record's outcome and reuses it
+    while the record's kind and location (and, for an outcome with problems, its bytes),
+    the geocode cache, the country boxes, the settings and this code are unchanged:
+    most builds then never load the gazetteer, even when descriptions were edited.
     """
     online = bool(conf["COMMUNITIES_GEOCODE_ONLINE"]) if online is None else online
     src, problems = open_sources(conf)
@@ -666,7 +667,15 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
     kept = KeptValues(memory, version)
     outcomes = []
     for community in communities:
-        point, source, detail, found = kept.get(f"{community.path}\0{community.digest}", lambda c=community: _essentials(place_one(c, src)))
+        # What placing reads from a record: its kind and location, not its description. Problems also
+        # point at lines in the file, so an outcome with problems holds only for the same bytes.
+        key = hashlib.blake2b(f"{community.path}\0{community.kind}\0{community.location!r}".encode(), digest_size=16).hexdigest()
+        remembered = kept.peek(key)
+        if remembered is None or (remembered[3] and remembered[4] != community.digest):
+            outcome = place_one(community, src)
+            remembered = (*_essentials(outcome), community.digest if outcome.problems else "")
+        kept.put(key, remembered)
+        point, source, detail, found, _digest = remembered
         public = without_private(community)
         outcomes.append(Outcome(replace(public, point=point) if point else public, source, detail, found))
     kept.save()
