@@ -230,3 +230,40 @@ def test_an_unwritable_cache_folder_does_not_stop_validation(tmp_path: Path, ctx
     blocker.write_text("", encoding="utf-8")
     report = validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=blocker / "records.pickle")
     assert report.problems == [] and report.files == 1
+
+
+def test_an_unchanged_file_is_not_read_again_and_a_changed_one_always_is(tmp_path: Path, ctx: validation.Context,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(replace("kind: place", "kind: plac"), encoding="utf-8")
+    (folder / "b.yaml").write_text(VALID.replace("Testford", "Otherford"), encoding="utf-8")
+    cache = tmp_path / "cache" / "records"
+    monkeypatch.setattr(validation.Stamps, "RACY_SECONDS", 0)  # these files were written a moment ago
+    first = validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    real_read = validation.records.read_bytes
+    read: list[str] = []
+    monkeypatch.setattr(validation.records, "read_bytes", lambda p: read.append(Path(p).name) or real_read(p))
+    second = validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    assert read == [] and second.problems == first.problems
+    assert [r.data["name"] for r in second.records] == [r.data["name"] for r in first.records]
+    assert second.records[0].text == first.records[0].text  # read when asked for, not before
+    # The same number of bytes, new content: the stamp differs (times, inode), so the file is read and checked.
+    text = (folder / "b.yaml").read_text(encoding="utf-8")
+    (folder / "b.yaml").write_text(text.replace("Otherford", "Thirdford"), encoding="utf-8")
+    read.clear()
+    third = validation.validate_files(sorted(folder.iterdir()), ctx, cache_path=cache)
+    assert read == ["b.yaml"] and third.records[-1].data["name"] != second.records[-1].data["name"]
+
+
+def test_a_file_changed_just_before_its_stamp_was_taken_is_read_again(tmp_path: Path, ctx: validation.Context,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writes within the filesystem's time resolution look alike: such a stamp is not trusted (git's racy rule)."""
+    (tmp_path / "a.yaml").write_text(VALID, encoding="utf-8")
+    cache = tmp_path / "cache" / "records"
+    validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache)
+    real_read = validation.records.read_bytes
+    read: list[str] = []
+    monkeypatch.setattr(validation.records, "read_bytes", lambda p: read.append(Path(p).name) or real_read(p))
+    validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache)
+    assert read == ["a.yaml"]

@@ -72,8 +72,16 @@ class RawRecord:
     path: str
     slug: str
     data: dict[str, Any]
-    text: str = field(repr=False)
+    source: str | None = field(default=None, repr=False)  # the file's text; None: read from `path` when first asked for
     digest: str = ""
+
+    @property
+    def text(self) -> str:
+        """The file's text. A record from the cache whose file was not read this run reads it now (rarely needed)."""
+        if self.source is None:
+            raw, _ = read_bytes(self.path)
+            self.source = text_of(raw) if raw is not None else ""
+        return self.source
 
 
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
