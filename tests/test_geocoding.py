@@ -643,14 +643,15 @@ def test_an_offline_build_remembers_each_outcome_until_the_record_or_the_cache_c
     assert sorted(placed) == ["far-off", "network", "swansea"]  # a new geocode cache: every outcome worked out again
 
 
-def test_an_offline_build_never_imports_geopy(tmp_path):
-    """geopy costs an offline rebuild more time to import than placing 10,000 communities does."""
+def test_an_offline_build_of_valid_records_never_imports_geopy_or_python_jsonschema(tmp_path):
+    """geopy (for online runs) and python-jsonschema (to explain a failed record) cost more to import than a rebuild
+    spends placing 10,000 communities."""
     from hostile.site import isolated_config
 
     conf = isolated_config(tmp_path)
     code = ("import sys; sys.path.insert(0, 'plugins'); from communities.build_cli import build_main; "
             f"code = build_main(['--output', {str(tmp_path / 'out')!r}, '--config', {str(conf)!r}, '--no-search']); "
-            "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'geopy'))")
+            "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('geopy', 'jsonschema')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.stdout.split("\n")[-2] == "0 []", run.stdout[-2000:] + run.stderr[-2000:]
 

@@ -36,10 +36,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import jsonschema
 import jsonschema_rs
 import yaml
 
@@ -49,6 +48,9 @@ from .geo import EARTH_RADIUS_KM, distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
 from .timing import collector_paused
+
+if TYPE_CHECKING:
+    import jsonschema
 
 Path_ = tuple[str | int, ...]
 
@@ -90,6 +92,9 @@ class Context:
 
     @cached_property
     def validator(self) -> jsonschema.protocols.Validator:
+        """python-jsonschema, imported only when a record fails the fast check (or to fork workers that may need it)."""
+        import jsonschema.validators
+
         cls = jsonschema.validators.validator_for(self.schema)
         return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
 
