@@ -29,9 +29,10 @@ def community_url(site_url: str, slug: str) -> str:
 
 def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
     """The record as published: postcode only when opted in, coordinates as placed (rounded)."""
-    data = _plain(c.data)  # a fresh copy in plain JSON types
+    data = dict(c.data)  # the record's own values are JSON types already (Trap is a str); only location is changed
     loc = data.get("location")
-    if loc is not None:
+    if isinstance(loc, dict):
+        loc = data["location"] = dict(loc)
         if not loc.get("publish_postcode"):
             loc.pop("postcode", None)
         loc.pop("publish_postcode", None)
@@ -40,12 +41,6 @@ def public_record(c: Community, site_url: str = "") -> dict[str, Any]:
         if c.point:
             loc["lat"], loc["lon"] = c.point.lat, c.point.lon
     return {"slug": c.slug, "url": community_url(site_url, c.slug), **data}
-
-
-def _plain(value: Any) -> Any:
-    """Loader types (Trap strings and the like) as plain JSON types: a round trip through the C encoder,
-    several times quicker than copying 10,000 records item by item."""
-    return json.loads(json.dumps(value, ensure_ascii=False))
 
 
 def dumps(value: Any) -> str:
