@@ -208,3 +208,9 @@ def test_home_shows_the_six_newest_communities_latest_first(built_site: Path) ->
     names = {slug: r["name"].casefold() for slug, r in RECORDS.items()}
     dated = sorted((slug for slug, r in RECORDS.items() if r.get("joined")), key=lambda s: names[s])  # ties stay in name order
     assert shown == sorted(dated, key=lambda s: str(RECORDS[s]["joined"]), reverse=True)[:6]
+
+
+def test_the_main_element_is_written_cleanly(built_site: Path) -> None:
+    assert '<main id="main" class="wrap">' in html(built_site, "communities/index.html")
+    post = next(p for p in (built_site / "blog").rglob("index.html") if p.parent != built_site / "blog")
+    assert '<main id="main" class="wrap" data-pagefind-body>' in post.read_text(encoding="utf-8")
