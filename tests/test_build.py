@@ -188,3 +188,16 @@ def test_pelicans_content_cache_lives_with_ours_and_follows_edits_to_content(tmp
     result = build_site(out, None, "--no-search", "--config", str(conf))
     assert result.returncode == 0, result.stderr
     assert "A title edited after the first build" in (out / "blog" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_changed_markdown_setting_is_not_served_from_pelicans_content_cache(tmp_path: Path) -> None:
+    """Pelican's cache checks only each file's time; its folder is named by the settings, so a new MARKDOWN starts afresh."""
+    conf = _own_cache_config(tmp_path)
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    assert "headerlink" not in (out / "resources" / "about" / "index.html").read_text(encoding="utf-8")
+    conf.write_text(conf.read_text(encoding="utf-8") + 'MARKDOWN["extension_configs"]["markdown.extensions.toc"] = {"permalink": True}\n',
+                    encoding="utf-8")
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    assert "headerlink" in (out / "resources" / "about" / "index.html").read_text(encoding="utf-8")
+    assert len(list((tmp_path / "cache" / "pelican").iterdir())) == 1  # the folder the old settings made is gone

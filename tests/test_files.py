@@ -76,3 +76,15 @@ def test_the_single_file_cache_a_store_replaced_is_removed(tmp_path: Path) -> No
     files.ShardedStore(tmp_path / "markdown", "v1")
     files.ShardedStore(tmp_path / "pages-abc", "v1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.pickle"]
+
+
+def test_a_salted_folder_is_kept_while_its_parts_hold_and_replaced_when_they_change(tmp_path: Path) -> None:
+    first = files.salted_folder(tmp_path / "c", "jinja 3", {"lang": "cy"})
+    assert first is not None and first.is_dir()
+    (first / "compiled").write_text("x")
+    (tmp_path / "c" / "stray-file").write_text("from an older layout")
+    assert files.salted_folder(tmp_path / "c", "jinja 3", {"lang": "cy"}) == first and (first / "compiled").exists()
+    second = files.salted_folder(tmp_path / "c", "jinja 3", {"lang": "en"})
+    assert second != first and [p.name for p in (tmp_path / "c").iterdir()] == [second.name]
+    (tmp_path / "blocker").write_text("not a folder")
+    assert files.salted_folder(tmp_path / "blocker", "x") is None

@@ -6,10 +6,8 @@ SITE_LANG=cy in the environment) with theme/translations/cy/LC_MESSAGES/messages
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup, escape
 
-from .files import code_fingerprint
+from .files import code_fingerprint, salted_folder
 from .records import load_tags
 from .rendering import json_for_html
 from .settings import project_path, resolve
@@ -164,20 +162,11 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
         "block_start_string", "block_end_string", "variable_start_string", "variable_end_string", "comment_start_string",
         "comment_end_string", "line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks",
         "newline_sequence", "keep_trailing_newline", "optimized", "autoescape"))
-    salt = hashlib.blake2b(repr((jinja_version, lang, po.read_bytes() if po.exists() else b"", sorted(env.extensions), options,
-                                 code_fingerprint("environment.py"))).encode(), digest_size=12).hexdigest()
-    folder = root / salt
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only checkout: templates are compiled each build, as without a cache
+    folder = salted_folder(root, jinja_version, lang, po.read_bytes() if po.exists() else b"", sorted(env.extensions), options,
+                           code_fingerprint("environment.py"))
+    if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None
-    for other in root.iterdir():  # what older themes, catalogs or code compiled
-        if other.is_dir() and other.name != salt:
-            with contextlib.suppress(OSError):
-                for old in other.iterdir():
-                    old.unlink()
-                other.rmdir()
-    return _SaltedCache(folder, salt)
+    return _SaltedCache(folder, folder.name)
 
 
 @functools.lru_cache(maxsize=4096)

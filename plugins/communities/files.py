@@ -7,6 +7,7 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -75,6 +76,28 @@ def code_fingerprint(*modules: str) -> str:
     """A hash of some of this plugin's source files, for cache versions: a change to the code that made a value drops it."""
     here = Path(__file__).parent
     return hashlib.blake2b(b"\0".join((here / name).read_bytes() for name in modules), digest_size=16).hexdigest()
+
+
+def salted_folder(root: Path, *parts: Any) -> Path | None:
+    """root/<hash of parts>, made if need be, with the folders other parts made removed; None if it cannot be made.
+
+    For caches written by code we do not control (Jinja's compiled templates,
+    Pelican's content cache), which do not know what else their contents depend on.
+    """
+    salt = hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=12).hexdigest()
+    folder = root / salt
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout: no cache
+        return None
+    for other in root.iterdir():
+        if other.name != salt:
+            if other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    other.unlink()
+    return folder
 
 
 def write_cache(path: Path, version: str, value: Any) -> None:

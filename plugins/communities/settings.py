@@ -91,7 +91,31 @@ def place_pelican_cache(pelican: Any) -> None:
     Deleting that folder is then a cold build, whatever the settings file says
     about CACHE_PATH; and the site's settings turn the cache on (pelican.conf.py).
     """
+    from markdown import __version__ as markdown_version
+    from pelican import __version__ as pelican_version
+
+    from .files import salted_folder
+
     conf = dict(pelican.settings)
     conf.setdefault("COMMUNITIES_CACHE_DIR", DEFAULTS["COMMUNITIES_CACHE_DIR"])
     conf["PROJECT_ROOT"] = conf.get("PROJECT_ROOT") or str(Path(conf["PATH"]).parent)
-    pelican.settings["CACHE_PATH"] = str(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican")
+    # Pelican's cache checks only each file's time, so its folder is named by everything else that shapes what it
+    # holds: a change to MARKDOWN (or any setting), to Pelican or to python-markdown starts a new one.
+    shaping = [(k, v) for k, v in sorted(pelican.settings.items()) if _plain(v)]
+    folder = salted_folder(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican", pelican_version, markdown_version, shaping)
+    if folder is None:
+        pelican.settings["CACHE_CONTENT"] = pelican.settings["LOAD_CONTENT_CACHE"] = False
+    else:
+        pelican.settings["CACHE_PATH"] = str(folder)
+
+
+def _plain(value: Any) -> bool:
+    """Values whose repr is the same from one run to the next: no objects that print their address, no sets
+    (whose order follows string hashing, which changes from one process to the next)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
