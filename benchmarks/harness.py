@@ -660,7 +660,6 @@ def profile_step(ws: Workspace, step: str, folder: Path) -> Profile:
         if step == "edit":
             _edit_record(target, 99)
         t = run_timed([PYTHON, str(_PROFILE_RUNNER), str(ws.site), str(tree), str(summary), *argv], env={"COMMUNITIES_WORKERS": "1"})
-    ws.empty_trash()
     if t.returncode:
         return Profile(ws.n, step, 0.0, [], [], "", f"profiling failed: {t.output[-500:]}")
     if step == "edit":
@@ -726,7 +725,7 @@ def _commit(site: Path) -> str:
 def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Callable[[str], None]) -> tuple[SizeRun, Workspace]:
     log(f"N={n:,}: records")
     ws = prepare(n, work, site)
-    ws.empty_trash()  # a run stopped part way leaves some; deleted before anything is timed
+    ws.empty_trash()  # a run stopped part way leaves some; deleted before anything of this size is timed
     ours: dict[str, Measurement] = {}
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("validate", lambda: measure_validation(ws, runs)),
@@ -750,8 +749,7 @@ def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Ca
     hugo = measure_hugo(ws, runs)
     log(f"N={n:,}: plain Pelican")
     pelican = measure_pelican(ws, runs)
-    ws.empty_trash()
-    return SizeRun(n, ours, hugo, pelican), ws
+    return SizeRun(n, ours, hugo, pelican), ws  # run_all empties the trash once nothing more is timed
 
 
 def judge(run: SizeRun, goal: Goal) -> tuple[str, float | None]:
@@ -782,17 +780,23 @@ def run_all(sizes: Sequence[int], runs: int, work: Path, browser: bool, profile:
     else:
         log(f"measuring the project in {site}")
     results.versions["Site commit"] = _commit(site)
-    for n in sizes:
-        size_run, last = bench_size(n, runs, work, site, browser, log)
-        results.sizes.append(size_run)
-    if profile and last is not None:
-        biggest = results.sizes[-1]
-        wanted = ["cold", "edit"]  # always: these are what the build work is about
-        if judge(biggest, next(g for g in GOALS if g.step == "validate"))[0] == "MISS":
-            wanted.insert(0, "validate")
-        for step in wanted:
-            log(f"N={biggest.n:,}: profiling {LABELS[step]}")
-            results.profiles.append(profile_step(last, step, work / "profiles"))
+    spaces: list[Workspace] = []
+    try:
+        for n in sizes:
+            size_run, last = bench_size(n, runs, work, site, browser, log)
+            spaces.append(last)
+            results.sizes.append(size_run)
+        if profile and last is not None:
+            biggest = results.sizes[-1]
+            wanted = ["cold", "edit"]  # always: these are what the build work is about
+            if judge(biggest, next(g for g in GOALS if g.step == "validate"))[0] == "MISS":
+                wanted.insert(0, "validate")
+            for step in wanted:
+                log(f"N={biggest.n:,}: profiling {LABELS[step]}")
+                results.profiles.append(profile_step(last, step, work / "profiles"))
+    finally:
+        for ws in spaces:  # deleting tens of thousands of files slows whatever creates files next: so, last
+            ws.empty_trash()
     results.seconds = time.perf_counter() - started
     return results
 
