@@ -88,3 +88,20 @@ def test_a_salted_folder_is_kept_while_its_parts_hold_and_replaced_when_they_cha
     assert second != first and [p.name for p in (tmp_path / "c").iterdir()] == [second.name]
     (tmp_path / "blocker").write_text("not a folder")
     assert files.salted_folder(tmp_path / "blocker", "x") is None
+
+
+def test_mirror_writes_what_changed_keeps_what_did_not_and_removes_what_is_gone(tmp_path: Path) -> None:
+    source, target = tmp_path / "new", tmp_path / "site"
+    for rel, text in {"entry.json": "new entry", "fragment/a.pf": "same", "fragment/b.pf": "added"}.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(text)
+    for rel, text in {"entry.json": "old entry", "fragment/a.pf": "same", "fragment/gone.pf": "removed record", "old/x.pf": "x"}.items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_text(text)
+    import os
+
+    os.utime(target / "fragment/a.pf", ns=(1_000_000_000, 1_000_000_000))
+    assert files.mirror(source, target) == (2, 2)
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == ["entry.json", "fragment", "fragment/a.pf", "fragment/b.pf"]
+    assert (target / "entry.json").read_text() == "new entry" and (target / "fragment/b.pf").read_text() == "added"
+    assert (target / "fragment/a.pf").stat().st_mtime_ns == 1_000_000_000  # unchanged bytes: not written again

@@ -169,7 +169,7 @@ def test_interest_communities_have_no_region():
     assert search_records.where(record) == ""
 
 
-def test_index_output_feeds_pagefind_a_scratch_folder_not_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_index_output_feeds_pagefind_a_scratch_folder_and_mirrors_the_index_into_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     site = tmp_path / "site"
     for rel, body in {"resources/a/index.html": '<main data-pagefind-body>A</main>', "tags/index.html": "<main>T</main>",
                       "communities/x/index.html": '<main data-pagefind-body>old page</main>'}.items():
@@ -184,10 +184,17 @@ def test_index_output_feeds_pagefind_a_scratch_folder_not_the_site(tmp_path: Pat
                 "(p / 'pagefind-entry.json').write_text('{}')"]
 
     monkeypatch.setattr(search, "command", fake_command)
+    stale = site / "pagefind" / "fragment" / "en_gone.pf_fragment"  # from the last index: a community since removed
+    stale.parent.mkdir(parents=True)
+    stale.write_text("words of a removed record")
     rec = {"name": "X", "kind": "interest", "summary": "s", "commitments": []}
     done = search.index_output(site, [("x", rec), ("y", rec), ("z", rec)], {}, "en")
-    assert seen == [(["communities/x/index.html", "communities/z/index.html", "resources/a/index.html"], site / "pagefind"),
-                    (["communities/y/index.html"], site / "pagefind" / "part-2")]
+    assert [pages for pages, _ in seen] == [["communities/x/index.html", "communities/z/index.html", "resources/a/index.html"],
+                                            ["communities/y/index.html"]]
+    first, second = (bundle for _, bundle in seen)
+    assert site not in first.parents and first.name == "pagefind" and second == first / "part-2"  # written aside, then mirrored
+    assert sorted(p.relative_to(site).as_posix() for p in (site / "pagefind").rglob("*")
+                  if p.is_file()) == ["pagefind/pagefind-entry.json", "pagefind/part-2/pagefind-entry.json"]
     assert done.communities == 3 and done.pages == ("resources/a/index.html",)
 
 

@@ -100,6 +100,38 @@ def salted_folder(root: Path, *parts: Any) -> Path | None:
     return folder
 
 
+def mirror(source: Path, target: Path) -> tuple[int, int]:
+    """Make `target` hold exactly the files `source` holds: (files written, files removed).
+
+    A file whose bytes are unchanged is left alone (with its times, so a deploy
+    uploads less); a file `source` no longer has is removed, not left behind.
+    """
+    wanted: set[str] = set()
+    written = 0
+    for folder, _dirs, names in os.walk(source):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), source)
+            wanted.add(rel)
+            data = Path(folder, name).read_bytes()
+            out = target / rel
+            try:
+                if out.stat().st_size == len(data) and out.read_bytes() == data:
+                    continue
+            except FileNotFoundError:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+            written += 1
+    removed = 0
+    for folder, _dirs, names in os.walk(target, topdown=False):
+        for name in names:
+            if os.path.relpath(os.path.join(folder, name), target) not in wanted:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+        if folder != str(target) and not os.listdir(folder):
+            os.rmdir(folder)
+    return written, removed
+
+
 def write_cache(path: Path, version: str, value: Any) -> None:
     atomic_write(path, pickle.dumps((version, value), protocol=pickle.HIGHEST_PROTOCOL))
 

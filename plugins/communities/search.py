@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import search_records
+from .files import mirror
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ BUNDLE = "pagefind"
 #: Indexed at once, one Pagefind each. theme/templates/search.html merges part 2 when there are two communities or more.
 PARTS = 2
 RECORDS = "data/communities.json"
-SCRATCH_BYTES_PER_PAGE = 16 << 10  # a lean page is 2-8 KB; a tmpfs file takes whole 4 KB pages
+SCRATCH_BYTES_PER_PAGE = 24 << 10  # a lean page is 2-8 KB, its index fragment 1-3 KB; a tmpfs file takes whole 4 KB pages
 VOCABULARY = "data/tags.json"
 
 
@@ -142,22 +143,31 @@ def _scratch(pages: int) -> str | None:
 
 
 def index_output(site: Path, records: Sequence[tuple[str, dict[str, Any]]], tag_labels: dict[str, str], lang: str) -> Indexed:
-    """Build `site/pagefind/` from the community records and the site's marked pages."""
+    """Build `site/pagefind/` from the community records and the site's marked pages.
+
+    Pagefind writes a fresh index into the scratch folder, which is then mirrored
+    into `site/pagefind/`: files whose bytes are unchanged are left alone, and files
+    of the last index that this one does not have are removed. Pagefind itself,
+    writing over an old index, leaves them behind: the index would grow with every
+    build, and a removed community's words would stay on the server.
+    """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="communities-search-", dir=_scratch(len(records))) as scratch:
         runs: list[_Run] = []
         pages: list[str] = []
+        fresh = Path(scratch) / "index"
         try:
             for part, part_records in enumerate(search_records.split(records, PARTS), start=1):
                 source = Path(scratch) / f"part-{part}"
                 search_records.write_community_pages(source, part_records, tag_labels, lang)
                 if part == 1:
                     pages = search_records.copy_marked_pages(site, source, skip=[BUNDLE])
-                runs.append(_Run(source, bundle_path(site, part)))  # starts while the next part is written
+                runs.append(_Run(source, bundle_path(fresh, part)))  # starts while the next part is written
         except BaseException:
             _stop(runs)
             raise
         _finish(runs)
+        mirror(bundle_path(fresh, 1), bundle_path(site, 1))
     return Indexed(len(records), tuple(pages), time.perf_counter() - started)
 
 
