@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +202,36 @@ def test_a_changed_markdown_setting_is_not_served_from_pelicans_content_cache(tm
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     assert "headerlink" in (out / "resources" / "about" / "index.html").read_text(encoding="utf-8")
     assert len(list((tmp_path / "cache" / "pelican").iterdir())) == 1  # the folder the old settings made is gone
+
+
+def _take_all_turns(turns) -> list[int]:
+    taken: list[int] = []
+    while (turn := turns.take()) is not None:
+        taken.extend(turn)
+    return taken
+
+
+def _take_forked_turns() -> list[int]:
+    from communities import generator
+
+    return _take_all_turns(generator._FORKED["turns"])
+
+
+def test_pages_are_dealt_in_turns_each_taken_once_by_whichever_process_is_free() -> None:
+    import multiprocessing
+
+    from communities import generator
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork here: pages are rendered in one process")
+    context = multiprocessing.get_context("fork")
+    turns = generator._Turns(1234, context)
+    generator._FORKED["turns"] = turns  # the workers inherit it when forked
+    try:
+        with context.Pool(2) as pool:
+            workers = [pool.apply_async(_take_forked_turns) for _ in range(2)]
+            here = _take_all_turns(turns)
+            taken = here + [i for worker in workers for i in worker.get()]
+    finally:
+        generator._FORKED.clear()
+    assert sorted(taken) == list(range(1234))
