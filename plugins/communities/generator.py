@@ -441,13 +441,12 @@ _FORKED: dict[str, Any] = {}
 
 
 def _render_batch(gen: CommunitiesGenerator, batch: list[Community], root: Path, md: rendering.MarkdownCache,
-                  base: dict[str, Any]) -> set[str]:
+                  base: dict[str, Any]) -> None:
     template = gen.env.get_template("community.html")
     for c in batch:
         target = root / "communities" / c.slug / "index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(template.render({**base, **gen._page_context(c, md)}), encoding="utf-8")
-    return md.used_keys()
 
 
 PAGES_PER_TURN = 50  # about 25 ms of rendering: small enough for the processes to finish together
@@ -468,17 +467,16 @@ class _Turns:
 
 
 def _render_turns(gen: CommunitiesGenerator, todo: list[Community], turns: _Turns, root: Path, md: rendering.MarkdownCache,
-                  base: dict[str, Any]) -> set[str]:
-    used: set[str] = set()
+                  base: dict[str, Any]) -> None:
     while (turn := turns.take()) is not None:
-        used |= _render_batch(gen, [todo[i] for i in turn], root, md, base)
-    return used
+        _render_batch(gen, [todo[i] for i in turn], root, md, base)
 
 
 def _render_turns_forked() -> dict[str, str]:
     """In a worker: render turns until none is left, hand back only the Markdown it rendered (for the cache)."""
     md = _FORKED["md"]
-    return md.new_entries(_render_turns(_FORKED["generator"], _FORKED["todo"], _FORKED["turns"], _FORKED["root"], md, _FORKED["base"]))
+    _render_turns(_FORKED["generator"], _FORKED["todo"], _FORKED["turns"], _FORKED["root"], md, _FORKED["base"])
+    return md.new_entries(md.used_keys())
 
 
 def _join_cards(cards: dict[str, Markup], communities: Iterable[Community]) -> Markup:
