@@ -139,23 +139,13 @@ def configure(generator: Any) -> None:
     env.bytecode_cache = compiled_templates(project_path(conf, "COMMUNITIES_CACHE_DIR") / "templates", env, settings["THEME"], lang)
 
 
-class _SaltedCache(FileSystemBytecodeCache):
-    """Jinja's own cache checks each template's source; the salt stands for everything else compiled into it."""
-
-    def __init__(self, folder: Path, salt: str) -> None:
-        super().__init__(str(folder), "%s.jinja")
-        self.salt = salt
-
-    def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        return super().get_cache_key(f"{self.salt}:{name}", filename)
-
-
 def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: str) -> FileSystemBytecodeCache | None:
     """Templates compiled once and kept between builds, or None where the cache folder cannot be made.
 
     Compiling the theme took a sixth of a one-record rebuild. Translations are
-    compiled into the code (TranslateOnce), so the salt covers the catalog, the
-    language, the extensions and Jinja's options as well as Jinja and this module.
+    compiled into the code (TranslateOnce), so the folder is named by the catalog, the
+    language, the extensions and Jinja's options as well as Jinja and this module;
+    Jinja itself checks each template's source.
     """
     po = Path(theme) / "translations" / lang / "LC_MESSAGES" / "messages.po"
     options = tuple(getattr(env, name) for name in (
@@ -166,7 +156,7 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
                            code_fingerprint("environment.py"))
     if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None
-    return _SaltedCache(folder, folder.name)
+    return FileSystemBytecodeCache(str(folder), "%s.jinja")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -197,13 +197,11 @@ class KeptValues:
         self.made = 0
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
-        found = self._new.get(key)
+        found = self.peek(key)
         if found is None:
-            found = self._old.get(key)
-            if found is None:
-                found = make()
-                self.made += 1
-            self._new[key] = found
+            found = make()
+            self.made += 1
+        self._new[key] = found
         return found
 
     def peek(self, key: str) -> Any:
