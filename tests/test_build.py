@@ -235,3 +235,80 @@ def test_pages_are_dealt_in_turns_each_taken_once_by_whichever_process_is_free()
     finally:
         generator._FORKED.clear()
     assert sorted(taken) == list(range(1234))
+
+
+# Edits a contributor might make, each touching a different part of what the site shows.
+EDITS = {
+    "description": ("We started in 2023", "We began, with a street party, in 2023"),
+    "summary": ("summary: Neighbours in Leith", "summary: Friends and neighbours in Leith"),
+    "name": ("name: Co-operative Leith", "name: Co-operative Leith and Portobello"),
+    "commitment status": ("    status: paused\n    reviews:", "    status: dropped\n    reviews:"),
+    "new review": ("        note: Road works on Easter Road mean no closure is possible this year.\n",
+                   "        note: Road works on Easter Road mean no closure is possible this year.\n"
+                   "      - date: 2026-06-01\n        value: 40\n        status: in-progress\n        note: Back on, half the street came.\n"),
+    "target": ("target: {value: 80, unit: households}", "target: {value: 90, unit: households}"),
+    "tags": ("tags: [food, swaps, neighbours]", "tags: [food, swaps]"),
+    "joined": ("joined: 2023-05-02", "joined: 2021-05-02"),
+    "reviewed": ("last_reviewed: 2025-06-01", "last_reviewed: 2026-06-01"),
+    "point": ("  lat: 55.9756\n  lon: -3.1726", "  lat: 55.9656\n  lon: -3.1526"),
+    "region": ("  region: Edinburgh", "  region: Lothian"),
+    "co-op added": ("    sector: housing\n", "    sector: housing\n  - name: Portobello Bakers\n    sector: food\n"),
+    "group": ("  members: 12", "  members: 14"),
+}
+
+
+def test_a_rebuild_after_any_edit_is_the_site_a_cold_build_makes(tmp_path: Path) -> None:
+    """Whatever a contributor edits, the pages kept from the last build are exactly what a build from nothing would write."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data/communities", data)
+    (tmp_path / "kept").mkdir()
+    kept_conf, out = _own_cache_config(tmp_path / "kept"), tmp_path / "out"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1795000000"}
+
+    def build(output: Path, conf: Path) -> None:
+        result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(output), "--communities", str(data),
+                                 "--no-search", "--config", str(conf)], capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    build(out, kept_conf)
+    path = data / "leith.yaml"
+    for n, (what, (old, new)) in enumerate(EDITS.items()):
+        text = path.read_text(encoding="utf-8")
+        assert old in text, what
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        build(out, kept_conf)
+        (tmp_path / f"cold{n}").mkdir()
+        cold = tmp_path / f"cold{n}" / "out"
+        build(cold, _own_cache_config(tmp_path / f"cold{n}"))
+        rebuilt, fresh = tree(out), tree(cold)
+        assert sorted(rebuilt) == sorted(fresh), what
+        assert [name for name in fresh if rebuilt[name] != fresh[name]] == [], what
+
+
+def test_an_edited_tag_description_reaches_every_page_that_shows_it(tmp_path: Path) -> None:
+    tags = tmp_path / "tags.yaml"
+    shutil.copy(ROOT / "data/tags.yaml", tags)
+    conf = _own_cache_config(tmp_path)
+    conf.write_text(conf.read_text(encoding="utf-8") + f"COMMUNITIES_TAGS = {str(tags)!r}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    tags.write_text(tags.read_text(encoding="utf-8").replace("Food co-ops, community growing", "Food co-ops, allotments, community growing"),
+                    encoding="utf-8")
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    for page in ("tags/index.html", "tags/food/index.html", "data/tags.json"):
+        assert "allotments" in (out / page).read_text(encoding="utf-8"), page
+
+
+def test_an_edited_template_reaches_every_kept_card_and_page(tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    conf = _own_cache_config(tmp_path)
+    conf.write_text(conf.read_text(encoding="utf-8") + f"THEME = {str(theme)!r}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    macros = theme / "templates" / "_macros.html"
+    macros.write_text(macros.read_text(encoding="utf-8").replace('<li class="card" ', '<li class="card edited" '), encoding="utf-8")
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    directory = (out / "communities" / "index.html").read_text(encoding="utf-8")
+    assert directory.count('<li class="card edited" ') == 52 and '<li class="card" ' not in directory
+    assert '<li class="card edited" ' in (out / "tags" / "food" / "index.html").read_text(encoding="utf-8")

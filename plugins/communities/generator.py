@@ -137,13 +137,15 @@ class CommunitiesGenerator(Generator):
         md = rendering.MarkdownCache(cache_dir / "markdown")
         manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}", out.root)
         base = self._base_context()
-        shared = self._shared_fingerprint(base)
-        # What a community's page, card and library entries show: one key each, for every page that shows them.
-        keys = {c.slug: _fingerprint(shared, *self._card_inputs(c)) for c in self.catalogue.communities}
+        shared = self._shared_fingerprint()
+        # Two keys a community: one for what its own page shows (all of it), one for what listings show of it.
+        # An edit to a description or a review's date remakes its page and its data, not every listing.
+        keys = {c.slug: _fingerprint(shared, *self._page_inputs(c)) for c in self.catalogue.communities}
+        listed = self._listing_keys(shared, keys, cache_dir)
         # Community pages render in worker processes while this one writes the listings and the data.
         with timed("community pages"), self._write_community_pages(out, md, base, manifest, keys):
             with timed("listing pages"):
-                self._write_collection_pages(out, base, manifest, shared, keys)
+                self._write_collection_pages(out, base, manifest, shared, listed)
             with timed("open data and map data"):
                 self._write_data(out, manifest, shared, cache_dir)
             self._write_sitemap(out)
@@ -152,16 +154,18 @@ class CommunitiesGenerator(Generator):
             manifest.save()
             self._check_nothing_lost(out)
 
-    def _shared_fingerprint(self, base: dict[str, Any]) -> str:
+    def _shared_fingerprint(self) -> str:
         """What every page depends on besides its own data.
 
         Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
         """
         theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
                        + _tree_fingerprint(Path(__file__).parent, "*.py"))
+        # The settings name the vocabulary and the schema; their contents are shown too (tags index, join form).
+        schema = settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes()
         return _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
-                            base["tag_labels"])
+                            self.loaded.vocabulary if self.loaded else {}, hashlib.sha256(schema).hexdigest())
 
     def _base_context(self) -> dict[str, Any]:
         cat = self.catalogue
@@ -219,7 +223,7 @@ class CommunitiesGenerator(Generator):
         log.info("communities: %d pages rendered, %d unchanged", len(todo), len(cat.communities) - len(todo))
 
     def _write_collection_pages(self, out: Output, base: dict[str, Any],
-                                manifest: Manifest, shared: str, keys: dict[str, str]) -> None:
+                                manifest: Manifest, shared: str, listed: dict[str, str]) -> None:
         """Listing pages are made again only when something they show changed.
 
         A tag or region page depends on its own communities (and the tag's news);
@@ -229,7 +233,7 @@ class CommunitiesGenerator(Generator):
         assert cat is not None
         news = [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
                 for kind in ("articles", "pages") for d in self.context.get(kind, [])]
-        everything = _fingerprint(shared, list(keys.values()), news)
+        everything = _fingerprint(shared, list(listed.values()), news)
         specs = list(self._collection_pages())
         todo = []
         for spec in specs:
@@ -239,18 +243,18 @@ class CommunitiesGenerator(Generator):
                 own_news = [(a.url, a.title, str(a.date), a.summary) for a in spec.context.get("articles", [])]
                 about = (spec.context.get("page_title"), getattr(spec.context.get("tag"), "description", ""),
                          getattr(spec.context.get("region"), "country_name", ""))
-                inputs = (shared, [keys[c.slug] for c in spec.depends], own_news, about)
+                inputs = (shared, [listed[c.slug] for c in spec.depends], own_news, about)
             if manifest.stale(spec.save_as, *inputs):
                 todo.append(spec)
             else:
                 out.written.append(spec.save_as)
         if todo:
-            base = {**base, **self._fragments(base, keys)}
+            base = {**base, **self._fragments(base, listed)}
         for spec in todo:
             out.write(spec.save_as, self.env.get_template(spec.template).render({**base, **spec.context}))
         log.info("communities: %d listing pages rendered, %d unchanged", len(todo), len(specs) - len(todo))
 
-    def _fragments(self, base: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    def _fragments(self, base: dict[str, Any], listed: dict[str, str]) -> dict[str, Any]:
         """Cards and library entries, each rendered once per build and kept across builds by what it shows.
 
         A card looks the same on every listing page that shows it, and an unchanged
@@ -263,7 +267,7 @@ class CommunitiesGenerator(Generator):
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
-            key = keys[c.slug]
+            key = listed[c.slug]
             cards[c.slug] = Markup(cache.get("card-" + key, lambda c=c: str(macros.card(c))))
             entries = cache.get("library-" + key, lambda c=c: [str(macros.library_entry(c, k, i)) for i, k in enumerate(c.commitments)])
             library[c.slug] = entries
@@ -279,10 +283,40 @@ class CommunitiesGenerator(Generator):
             self.map_work = mapping.prepare(self.catalogue, self.conf)
         return self.map_work
 
-    def _card_inputs(self, c: Community) -> tuple[Any, ...]:
+    def _page_inputs(self, c: Community) -> tuple[Any, ...]:
         cat = self.catalogue
         assert cat is not None
         return (c.slug, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
+
+    def _listing_keys(self, shared: str, keys: dict[str, str], cache_dir: Path) -> dict[str, str]:
+        """Each community's listing key, kept between builds by its page key.
+
+        What listings show is made from what the page key is made from, so an
+        unchanged page key means an unchanged listing key; working them all out
+        again would cost a tenth of a second at 10,000 records.
+        """
+        cat = self.catalogue
+        assert cat is not None
+        kept = KeptValues(cache_dir / "listing-keys", "listing-keys-1")
+        listed = {c.slug: kept.get(keys[c.slug], lambda c=c: _fingerprint(shared, self._listed(c))) for c in cat.communities}
+        kept.save()
+        return listed
+
+    def _listed(self, c: Community) -> tuple[Any, ...]:
+        """All that cards, library entries, counts, charts and the map pages show of a community, and no more.
+
+        Not the description, the action group, links or older reviews: only its own page and the open data show
+        those. tests/test_build.py edits every part of a record and compares the rebuild with a cold build.
+        """
+        cat = self.catalogue
+        assert cat is not None
+        loc, point = c.location, c.point
+        # Plain values only: the dataclasses' own reprs are several times slower, and this runs for every record.
+        return (c.slug, c.name, c.kind, c.summary, c.tags, c.joined, c.slug in cat.review_due, cat.region_of.get(c.slug),
+                len(c.cooperatives), (loc.place, loc.region, loc.country, loc.postcode, loc.publish_postcode) if loc else None,
+                (point.lat, point.lon) if point else None,
+                [(k.area, k.status, k.title, k.measure, (k.target.value, k.target.unit) if k.target else None,
+                  r.note if (r := k.latest_review) else None) for k in c.commitments])
 
     @contextlib.contextmanager
     def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache,
