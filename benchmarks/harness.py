@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
@@ -101,7 +103,7 @@ GOALS = (
 GOAL_N = 10_000
 
 # Our step -> the peers' like-for-like step, for the ratio columns.
-PEER_OF = {"cold": "cold", "nochange": "edit", "edit": "edit"}
+PEER_OF = {"cold": "cold", "nochange": "edit", "edit": "edit", "edit_summary": "edit"}
 
 LABELS = {
     "validate": "Validation (`scripts/validate`), first run: no cache",
@@ -109,6 +111,7 @@ LABELS = {
     "cold": "Cold full build",
     "nochange": "Rebuild, nothing changed",
     "edit": "Rebuild, one record edited",
+    "edit_summary": "Rebuild, one record's summary edited (shown on listings)",
     "pagefind": "Pagefind index",
     "map_html": "Map page HTML",
     "map_data": "Map data",
@@ -285,6 +288,15 @@ def _edit_record(path: Path, run: int) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def _edit_summary(path: Path, run: int) -> None:
+    """Append one sentence to the record's summary, which cards show: the listings are made again too."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    i = next(i for i, line in enumerate(lines) if line.startswith("summary:"))
+    summary = yaml.safe_load(lines[i])["summary"]
+    lines[i] = "summary: " + json.dumps(f"{summary} {EDIT_SENTENCE.format(run=run)}", ensure_ascii=False)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 @contextlib.contextmanager
 def restored(path: Path) -> Iterator[None]:
     original = path.read_bytes()
@@ -332,6 +344,17 @@ def measure_edit_rebuild(ws: Workspace, runs: int) -> Measurement:
         m = _repeat("edit", runs, lambda _run: run_timed(ws.build_cmd()), lambda run: _edit_record(target, run))
     m.extra["record"] = target.name
     run_timed(ws.build_cmd())  # back in step with the restored record
+    return m
+
+
+def measure_summary_rebuild(ws: Workspace, runs: int) -> Measurement:
+    """Like measure_edit_rebuild, but the edit shows on every listing that has the record's card."""
+    _ensure_built(ws)
+    target = sorted(ws.records.glob("*.yaml"))[len(list(ws.records.glob("*.yaml"))) // 2]
+    with restored(target):
+        m = _repeat("edit_summary", runs, lambda _run: run_timed(ws.build_cmd()), lambda run: _edit_summary(target, run))
+    m.extra["record"] = target.name
+    run_timed(ws.build_cmd())
     return m
 
 
@@ -733,6 +756,7 @@ def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Ca
         ("cold", lambda: measure_cold_build(ws, runs)),
         ("nochange", lambda: measure_nochange_rebuild(ws, runs)),
         ("edit", lambda: measure_edit_rebuild(ws, runs)),
+        ("edit_summary", lambda: measure_summary_rebuild(ws, runs)),
         ("pagefind", lambda: measure_pagefind(ws, runs)),
     ]
     for name, fn in steps:
@@ -836,7 +860,8 @@ def render_size(run: SizeRun) -> list[str]:
     lines = [f"## N = {run.n:,} communities", "",
              "| Step | Median | Min – max | Peak RSS | vs Hugo | vs plain Pelican | Goal (10,000) | Result |",
              "|---|---|---|---|---|---|---|---|"]
-    for step in ("validate", "validate_warm", "cold", "nochange", "edit", "pagefind", "map_html", "map_data", "markers", "filter"):
+    for step in ("validate", "validate_warm", "cold", "nochange", "edit", "edit_summary", "pagefind", "map_html", "map_data", "markers",
+                 "filter"):
         if step not in run.ours:  # a step this run did not measure (e.g. results from an older harness)
             continue
         m = run.ours[step]

@@ -120,3 +120,17 @@ def test_map_files_reads_what_the_map_page_names(tmp_path):
     page, files = harness.map_files(tmp_path)
     assert page == tmp_path / "map" / "index.html"
     assert files == [(tmp_path / "data" / "map.json").resolve()]
+
+
+def test_summary_edit_appends_a_sentence_to_the_summary_only(tmp_path):
+    import yaml
+
+    path = fakedata.write(1, tmp_path, seed=5)[0]
+    before = path.read_text(encoding="utf-8")
+    with harness.restored(path):
+        harness._edit_summary(path, 3)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        old = yaml.safe_load(before)
+        assert data["summary"] == f"{old['summary']} {harness.EDIT_SENTENCE.format(run=3)}"
+        assert data == {**old, "summary": data["summary"]}
+    assert path.read_text(encoding="utf-8") == before
