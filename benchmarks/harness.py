@@ -288,12 +288,19 @@ def _edit_record(path: Path, run: int) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+SUMMARY_EDIT = re.compile(r" \(edit \d+\)$")
+
+
 def _edit_summary(path: Path, run: int) -> None:
-    """Append one sentence to the record's summary, which cards show: the listings are made again too."""
+    """Mark the record's summary with the run's number, which cards show: the listings are made again too.
+
+    The mark replaces the last run's, and the summary stays within the schema's 200 characters.
+    """
     lines = path.read_text(encoding="utf-8").split("\n")
     i = next(i for i, line in enumerate(lines) if line.startswith("summary:"))
-    summary = yaml.safe_load(lines[i])["summary"]
-    lines[i] = "summary: " + json.dumps(f"{summary} {EDIT_SENTENCE.format(run=run)}", ensure_ascii=False)
+    summary = SUMMARY_EDIT.sub("", yaml.safe_load(lines[i])["summary"])
+    mark = f" (edit {run})"
+    lines[i] = "summary: " + json.dumps(summary[: 200 - len(mark)] + mark, ensure_ascii=False)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

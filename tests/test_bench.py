@@ -122,15 +122,20 @@ def test_map_files_reads_what_the_map_page_names(tmp_path):
     assert files == [(tmp_path / "data" / "map.json").resolve()]
 
 
-def test_summary_edit_appends_a_sentence_to_the_summary_only(tmp_path):
+def test_summary_edit_marks_the_summary_only_and_keeps_it_valid_run_after_run(tmp_path):
     import yaml
 
     path = fakedata.write(1, tmp_path, seed=5)[0]
     before = path.read_text(encoding="utf-8")
+    old = yaml.safe_load(before)
     with harness.restored(path):
-        harness._edit_summary(path, 3)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        old = yaml.safe_load(before)
-        assert data["summary"] == f"{old['summary']} {harness.EDIT_SENTENCE.format(run=3)}"
-        assert data == {**old, "summary": data["summary"]}
+        for run in range(12):
+            harness._edit_summary(path, run)
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            assert data["summary"] == f"{old['summary']} (edit {run})"
+            assert data == {**old, "summary": data["summary"]}
+        longest = ["summary: " + "x" * 200 if line.startswith("summary:") else line for line in before.split("\n")]
+        path.write_text("\n".join(longest), encoding="utf-8")
+        harness._edit_summary(path, 7)
+        assert yaml.safe_load(path.read_text(encoding="utf-8"))["summary"] == "x" * 191 + " (edit 7)"
     assert path.read_text(encoding="utf-8") == before
