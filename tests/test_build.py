@@ -312,3 +312,14 @@ def test_an_edited_template_reaches_every_kept_card_and_page(tmp_path: Path) -> 
     directory = (out / "communities" / "index.html").read_text(encoding="utf-8")
     assert directory.count('<li class="card edited" ') == 52 and '<li class="card" ' not in directory
     assert '<li class="card edited" ' in (out / "tags" / "food" / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_edited_site_setting_reaches_every_kept_page(tmp_path: Path) -> None:
+    """Any plain setting the theme may show (here the site's description, in every page's head) remakes kept pages."""
+    conf = _own_cache_config(tmp_path)
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    conf.write_text(conf.read_text(encoding="utf-8") + 'SITE_DESCRIPTION = "Co-ops near you, described afresh."\n', encoding="utf-8")
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    for page in ("communities/index.html", "regions/index.html", "stats/index.html", "commitments/index.html"):
+        assert "Co-ops near you, described afresh." in (out / page).read_text(encoding="utf-8"), page

@@ -36,8 +36,12 @@ log = logging.getLogger(__name__)
 
 
 # Settings that change how a build runs, never what a page shows: changing them re-renders nothing.
+# (Each output folder has its own page fingerprints, so OUTPUT_PATH need not be in them; and leaving
+# it out lets two output folders share the cached cards and texts.)
 _NOT_SHOWN = frozenset({"COMMUNITIES_WORKERS", "COMMUNITIES_CACHE_DIR", "COMMUNITIES_SEARCH_INDEX", "COMMUNITIES_GEOCODE_ONLINE",
-                        "COMMUNITIES_GEOCODER_OPTIONS", "COMMUNITIES_GEOCODER_USER_AGENT", "COMMUNITIES_GEOCODE_MIN_DELAY"})
+                        "COMMUNITIES_GEOCODER_OPTIONS", "COMMUNITIES_GEOCODER_USER_AGENT", "COMMUNITIES_GEOCODE_MIN_DELAY",
+                        "OUTPUT_PATH", "CACHE_PATH", "WRITE_SELECTED", "DELETE_OUTPUT_DIRECTORY", "LOAD_CONTENT_CACHE",
+                        "CACHE_CONTENT", "CHECK_MODIFIED_METHOD", "LOG_FILTER"})
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,11 @@ class CommunitiesGenerator(Generator):
         """
         theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
                        + _tree_fingerprint(Path(__file__).parent, "*.py"))
-        # The settings name the vocabulary and the schema; their contents are shown too (tags index, join form).
+        # Every plain setting, Pelican's and ours (any may be shown: SITE_DESCRIPTION is, in every page's head);
+        # ours as resolved, defaults included. The settings name the vocabulary and the schema; their contents
+        # are shown too (tags index, join form).
         schema = settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes()
-        return _fingerprint(theme_print, self.site_url, self.settings.get("SITENAME"), self.settings.get("DEFAULT_LANG"),
+        return _fingerprint(theme_print, settings.plain_settings(self.settings, _NOT_SHOWN),
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
                             self.loaded.vocabulary if self.loaded else {}, hashlib.sha256(schema).hexdigest())
 

@@ -7,6 +7,7 @@ table by the test suite, and `pelican.conf.py` only overrides what it needs.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,12 +102,18 @@ def place_pelican_cache(pelican: Any) -> None:
     conf["PROJECT_ROOT"] = conf.get("PROJECT_ROOT") or str(Path(conf["PATH"]).parent)
     # Pelican's cache checks only each file's time, so its folder is named by everything else that shapes what it
     # holds: a change to MARKDOWN (or any setting), to Pelican or to python-markdown starts a new one.
-    shaping = [(k, v) for k, v in sorted(pelican.settings.items()) if _plain(v)]
+    shaping = plain_settings(pelican.settings)
     folder = salted_folder(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican", pelican_version, markdown_version, shaping)
     if folder is None:
         pelican.settings["CACHE_CONTENT"] = pelican.settings["LOAD_CONTENT_CACHE"] = False
     else:
         pelican.settings["CACHE_PATH"] = str(folder)
+
+
+def plain_settings(settings: dict[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
+    """(name, value) of every setting whose value prints the same from run to run, sorted: what a cache key can hold."""
+    left_out = set(skip)
+    return [(k, v) for k, v in sorted(settings.items()) if k not in left_out and _plain(v)]
 
 
 def _plain(value: Any) -> bool:
