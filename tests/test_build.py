@@ -133,11 +133,11 @@ def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Pat
     from communities import files, rendering
 
     cache = tmp_path / "cache" / "markdown"
-    first = files.ShardedStore(cache, rendering._VERSION).load()
+    first = files.ShardedStore(cache, rendering.cache_version()).load()
     assert len(first) >= 52  # every description (and any commitment descriptions)
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     # Nothing was rendered the second time, yet every record's Markdown is still cached for the next template change.
-    assert files.ShardedStore(cache, rendering._VERSION).load() == first
+    assert files.ShardedStore(cache, rendering.cache_version()).load() == first
 
 
 def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ def test_a_build_stopped_part_way_rebuilds_complete_and_correct(tmp_path: Path) 
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err, err
     for shard in (tmp_path / "cache" / "markdown").glob("*.pickle"):
-        assert files.read_cache(shard, rendering._VERSION) is not None  # never left half-written
+        assert files.read_cache(shard, rendering.cache_version()) is not None  # never left half-written
     again = build_site(tmp_path / "site", data, "--config", str(conf), "--no-search")
     assert again.returncode == 0, again.stderr
     assert _complete(tmp_path / "site") == []

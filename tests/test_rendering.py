@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from communities import rendering
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_markdown_is_sanitised_to_an_allow_list() -> None:
@@ -47,3 +51,35 @@ def test_email_is_obfuscated() -> None:
     parts = rendering.obfuscate_email("hello@example.org")
     assert "hello@example.org" not in json.dumps(parts)
     assert parts["user"][::-1] + "@" + parts["domain"][::-1] == "hello@example.org"
+
+
+def test_html_made_by_an_older_sanitiser_is_not_served_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An nh3 or cmark-gfm upgrade (a security fix, say) or an edit to this module starts the Markdown cache afresh."""
+    first = rendering.MarkdownCache(tmp_path / "md")
+    first.render("**kept**")
+    first.save()
+    again = rendering.MarkdownCache(tmp_path / "md")
+    again.render("**kept**")
+    assert again.hits == 1
+    real = rendering._package_version
+    monkeypatch.setattr(rendering, "_package_version", lambda name: real(name) + ("-patched" if name == "nh3" else ""))
+    upgraded = rendering.MarkdownCache(tmp_path / "md")
+    upgraded.render("**kept**")
+    assert upgraded.hits == 0 and upgraded.misses == 1
+
+
+def test_every_kept_page_follows_the_markdown_cache_and_the_template_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from communities import generator, settings
+
+    conf, _ = settings.resolve({})
+    conf["PROJECT_ROOT"] = str(ROOT)
+    stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf, loaded=None)
+    before = generator.CommunitiesGenerator._shared_fingerprint(stub)
+    assert generator.CommunitiesGenerator._shared_fingerprint(stub) == before
+    for name in ("nh3", "jinja2", "babel"):
+        real = rendering._package_version
+        monkeypatch.setattr(rendering, "_package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
+        assert generator.CommunitiesGenerator._shared_fingerprint(stub) != before, name
+        monkeypatch.setattr(rendering, "_package_version", real)

@@ -169,7 +169,7 @@ class CommunitiesGenerator(Generator):
         # ours as resolved, defaults included. The settings name the vocabulary and the schema; their contents
         # are shown too (tags index, join form).
         schema = settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes()
-        return _fingerprint(theme_print, settings.plain_settings(self.settings, _NOT_SHOWN),
+        return _fingerprint(theme_print, rendering.library_versions(), settings.plain_settings(self.settings, _NOT_SHOWN),
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
                             self.loaded.vocabulary if self.loaded else {}, hashlib.sha256(schema).hexdigest())
 

@@ -8,11 +8,13 @@ survive, links keep http(s) and mailto only and gain
 rel="nofollow noopener noreferrer". cmark-gfm is also some twenty times faster
 than python-markdown on these texts, which matters at 10,000 records; the
 handbook and news in content/ stay with Pelican's python-markdown. Results are
-kept in one cache file keyed by the SHA-256 of the source.
+kept in a sharded cache keyed by the SHA-256 of the source, and dropped when
+this code, cmark-gfm or nh3 changes.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -24,7 +26,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from .files import ShardedStore
+from .files import ShardedStore, code_fingerprint
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -33,7 +35,7 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_VERSION = "gfm1"  # bump when the pipeline below changes, to invalidate old cache entries
+_VERSION = "gfm1"  # the cache's own format; cache_version() adds what the HTML is made by
 _GFM_OPTIONS = Options.CMARK_OPT_VALIDATE_UTF8  # safe mode: no raw HTML, no javascript: links
 
 
@@ -66,6 +68,26 @@ def _demote_headings(html: str) -> str:
     return html
 
 
+@functools.cache
+def _package_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def cache_version() -> str:
+    """What cached HTML was made by besides its source: this module's code, cmark-gfm and nh3.
+
+    An upgraded sanitiser (a security fix, say) must not hide behind HTML an older one made.
+    """
+    return f"{_VERSION} {code_fingerprint('rendering.py')} {_package_version('cmarkgfm')} {_package_version('nh3')}"
+
+
+def library_versions() -> tuple[str, ...]:
+    """The libraries whose upgrade can change any page's HTML: the Markdown pipeline, the templates, the dates."""
+    return (cache_version(), *(_package_version(name) for name in ("jinja2", "markupsafe", "babel", "pelican")))
+
+
 class MarkdownCache:
     """Source text -> safe HTML, remembered across builds in a folder of shards (files.ShardedStore)."""
 
@@ -74,7 +96,7 @@ class MarkdownCache:
         self._entries: dict[str, str] = {}
         self._used: set[str] = set()
         self.hits = self.misses = 0
-        self._store = ShardedStore(path, _VERSION)
+        self._store = ShardedStore(path, cache_version())
         self._entries = self._store.load()
         self._saved = set(self._entries)
 
