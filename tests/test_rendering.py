@@ -61,8 +61,8 @@ def test_html_made_by_an_older_sanitiser_is_not_served_from_the_cache(tmp_path: 
     again = rendering.MarkdownCache(tmp_path / "md")
     again.render("**kept**")
     assert again.hits == 1
-    real = rendering._package_version
-    monkeypatch.setattr(rendering, "_package_version", lambda name: real(name) + ("-patched" if name == "nh3" else ""))
+    real = rendering.package_version
+    monkeypatch.setattr(rendering, "package_version", lambda name: real(name) + ("-patched" if name == "nh3" else ""))
     upgraded = rendering.MarkdownCache(tmp_path / "md")
     upgraded.render("**kept**")
     assert upgraded.hits == 0 and upgraded.misses == 1
@@ -79,7 +79,7 @@ def test_every_kept_page_follows_the_markdown_cache_and_the_template_libraries(m
     before = generator.CommunitiesGenerator._shared_fingerprint(stub)
     assert generator.CommunitiesGenerator._shared_fingerprint(stub) == before
     for name in ("nh3", "jinja2", "babel"):
-        real = rendering._package_version
-        monkeypatch.setattr(rendering, "_package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
+        real = rendering.package_version
+        monkeypatch.setattr(rendering, "package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
         assert generator.CommunitiesGenerator._shared_fingerprint(stub) != before, name
-        monkeypatch.setattr(rendering, "_package_version", real)
+        monkeypatch.setattr(rendering, "package_version", real)

@@ -267,3 +267,21 @@ def test_a_file_changed_just_before_its_stamp_was_taken_is_read_again(tmp_path: 
     monkeypatch.setattr(validation.records, "read_bytes", lambda p: read.append(Path(p).name) or real_read(p))
     validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache)
     assert read == ["a.yaml"]
+
+
+def test_a_lowered_size_limit_reaches_records_the_cache_passed(tmp_path: Path, ctx: validation.Context) -> None:
+    (tmp_path / "a.yaml").write_text(VALID, encoding="utf-8")
+    cache = tmp_path / "cache" / "records"
+    assert validation.validate_files([tmp_path / "a.yaml"], ctx, cache_path=cache).problems == []
+    report = validation.validate_files([tmp_path / "a.yaml"], ctx, 100, cache_path=cache)
+    assert [p.rule for p in report.problems] == ["size"] and report.records == []
+
+
+def test_the_record_cache_follows_the_yaml_and_schema_libraries(ctx: validation.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PyYAML or jsonschema upgrade can read or judge a file differently: nothing cached by the old one is reused."""
+    before = validation.Context(ctx.schema, ctx.tags, ctx.today).fingerprint
+    for name in ("pyyaml", "jsonschema-rs", "jsonschema"):
+        real = validation.package_version
+        monkeypatch.setattr(validation, "package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
+        assert validation.Context(ctx.schema, ctx.tags, ctx.today).fingerprint != before, name
+        monkeypatch.setattr(validation, "package_version", real)

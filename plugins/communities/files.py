@@ -78,6 +78,14 @@ def code_fingerprint(*modules: str) -> str:
     return hashlib.blake2b(b"\0".join((here / name).read_bytes() for name in modules), digest_size=16).hexdigest()
 
 
+@functools.cache
+def package_version(name: str) -> str:
+    """An installed package's version, for cache versions: an upgrade may make something else of the same input."""
+    from importlib.metadata import version
+
+    return version(name)
+
+
 def salted_folder(root: Path, *parts: Any) -> Path | None:
     """root/<hash of parts>, made if need be, with the folders other parts made removed; None if it cannot be made.
 

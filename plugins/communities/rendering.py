@@ -14,7 +14,6 @@ this code, cmark-gfm or nh3 changes.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -26,7 +25,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from .files import ShardedStore, code_fingerprint
+from .files import ShardedStore, code_fingerprint, package_version
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -68,24 +67,17 @@ def _demote_headings(html: str) -> str:
     return html
 
 
-@functools.cache
-def _package_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
-
-
 def cache_version() -> str:
     """What cached HTML was made by besides its source: this module's code, cmark-gfm and nh3.
 
     An upgraded sanitiser (a security fix, say) must not hide behind HTML an older one made.
     """
-    return f"{_VERSION} {code_fingerprint('rendering.py')} {_package_version('cmarkgfm')} {_package_version('nh3')}"
+    return f"{_VERSION} {code_fingerprint('rendering.py')} {package_version('cmarkgfm')} {package_version('nh3')}"
 
 
 def library_versions() -> tuple[str, ...]:
     """The libraries whose upgrade can change any page's HTML: the Markdown pipeline, the templates, the dates."""
-    return (cache_version(), *(_package_version(name) for name in ("jinja2", "markupsafe", "babel", "pelican")))
+    return (cache_version(), *(package_version(name) for name in ("jinja2", "markupsafe", "babel", "pelican")))
 
 
 class MarkdownCache:

@@ -43,7 +43,7 @@ import jsonschema_rs
 import yaml
 
 from . import records
-from .files import ShardedStore, read_cache, write_cache
+from .files import ShardedStore, package_version, read_cache, write_cache
 from .geo import EARTH_RADIUS_KM, distance_km
 from .problems import ERROR, WARNING, Problem
 from .records import RawRecord, Trap
@@ -107,7 +107,9 @@ class Context:
     def fingerprint(self) -> str:
         """Everything a record's findings depend on besides its own bytes."""
         code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (records, sys.modules[__name__]))
-        parts = json.dumps([self.schema, self.tags, self.today.isoformat(), code], sort_keys=True, default=str)
+        # An upgraded YAML parser or schema validator may read or judge the same bytes differently.
+        libraries = [package_version(name) for name in ("pyyaml", "jsonschema-rs", "jsonschema")]
+        parts = json.dumps([self.schema, self.tags, self.today.isoformat(), code, libraries], sort_keys=True, default=str)
         return hashlib.sha256(parts.encode("utf-8")).hexdigest()[:24]
 
     @classmethod
@@ -822,8 +824,9 @@ Entry = tuple[Facts, list[Problem], bytes]
 class RecordCache:
     """Per-file results keyed by content hash and the checking context, kept between runs.
 
-    A file whose bytes, the schema, the vocabulary, today's date and this code
-    are unchanged is not parsed or checked again.
+    A file whose bytes, the schema, the vocabulary, today's date, the size limit,
+    this code and the YAML and schema libraries are unchanged is not parsed or
+    checked again.
     """
 
     def __init__(self, path: Path | None, fingerprint: str) -> None:
@@ -968,7 +971,8 @@ def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = r
     repeat runs fast either way.
     """
     names = [str(p) for p in paths]
-    cache = RecordCache(cache_path, ctx.fingerprint) if cache_path else None
+    # The size limit is checked before parsing, so results kept under another limit do not hold.
+    cache = RecordCache(cache_path, f"{ctx.fingerprint} {max_bytes}") if cache_path else None
     with collector_paused():
         return _validate(names, ctx, max_bytes, cache, max(1, int(workers)), keep_records,
                          near_state=cache_path.with_name(NEAR_DUPLICATE_STATE) if cache_path else None,
