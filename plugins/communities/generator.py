@@ -145,10 +145,10 @@ class CommunitiesGenerator(Generator):
         # Two keys a community: one for what its own page shows (all of it), one for what listings show of it.
         # An edit to a description or a review's date remakes its page and its data, not every listing.
         keys = {c.slug: _fingerprint(shared, *self._page_inputs(c)) for c in self.catalogue.communities}
-        listed = self._listing_keys(shared, keys, cache_dir)
         # Community pages render in worker processes while this one writes the listings and the data.
         with timed("community pages"), self._write_community_pages(out, md, base, manifest, keys):
             with timed("listing pages"):
+                listed = self._listing_keys(shared, keys, cache_dir)  # here, not before: the workers do not need them
                 self._write_collection_pages(out, base, manifest, shared, listed)
             with timed("open data and map data"):
                 self._write_data(out, manifest, shared, cache_dir)
