@@ -285,3 +285,42 @@ def test_the_record_cache_follows_the_yaml_and_schema_libraries(ctx: validation.
         monkeypatch.setattr(validation, "package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
         assert validation.Context(ctx.schema, ctx.tags, ctx.today).fingerprint != before, name
         monkeypatch.setattr(validation, "package_version", real)
+
+
+def _on(ctx: validation.Context, day: str) -> validation.Context:
+    return validation.Context(ctx.schema, ctx.tags, dt.date.fromisoformat(day))
+
+
+def test_a_new_day_does_not_check_unchanged_records_again(tmp_path: Path, ctx: validation.Context,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(VALID, encoding="utf-8")  # every date in it has passed
+    cache = tmp_path / "cache" / "records"
+    assert validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-11-24"), cache_path=cache).problems == []
+    calls = []
+    real = validation.check_record
+    monkeypatch.setattr(validation, "check_record", lambda rec, c: calls.append(c.today) or real(rec, c))
+    for day in ("2026-11-25", "2027-03-01", "2025-06-01"):
+        assert validation.validate_files([tmp_path / "a.yaml"], _on(ctx, day), cache_path=cache).problems == []
+    assert calls == []
+    # Before its latest date, that date would be in the future: checked again, and refused.
+    report = validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2025-05-31"), cache_path=cache)
+    assert calls == [dt.date(2025, 5, 31)] and {p.rule for p in report.problems} == {"date"}
+
+
+def test_a_date_that_was_in_the_future_is_checked_again_once_it_has_come(tmp_path: Path, ctx: validation.Context) -> None:
+    (tmp_path / "a.yaml").write_text(replace("      - date: 2025-06-01", "      - date: 2026-12-01")
+                                     .replace("last_reviewed: 2025-06-01", "last_reviewed: 2026-12-01"), encoding="utf-8")
+    cache = tmp_path / "cache" / "records"
+    before = validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-11-24"), cache_path=cache).problems
+    assert sorted(p.message for p in before) == ["2026-12-01 is in the future"] * 2
+    assert validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-11-30"), cache_path=cache).problems == before
+    assert validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-12-01"), cache_path=cache).problems == []
+
+
+def test_the_window_a_records_findings_hold_for() -> None:
+    data = {"joined": "2024-03-14", "last_reviewed": "2026-12-01",
+            "commitments": [{"reviews": [{"date": "2025-06-01"}, {"date": "2027-01-01"}, {"date": "2025-02-30"}]}]}
+    assert validation.today_window(data, dt.date(2026, 11, 24)) == ("2025-06-01", "2026-12-01")
+    assert validation.today_window(data, dt.date(2030, 1, 1)) == ("2027-01-01", "")
+    assert validation.today_window(data, dt.date(2020, 1, 1)) == ("", "2024-03-14")
+    assert validation.today_window({}, dt.date(2026, 11, 24)) == ("", "")

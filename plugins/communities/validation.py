@@ -105,11 +105,16 @@ class Context:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Everything a record's findings depend on besides its own bytes."""
+        """Everything a record's findings depend on besides its own bytes and today's date.
+
+        Not the date: only a record's dates are compared with it, so RecordCache keeps
+        with each record the days its findings hold for (today_window), and the first
+        run of a new day does not check every record again.
+        """
         code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (records, sys.modules[__name__]))
         # An upgraded YAML parser or schema validator may read or judge the same bytes differently.
         libraries = [package_version(name) for name in ("pyyaml", "jsonschema-rs", "jsonschema")]
-        parts = json.dumps([self.schema, self.tags, self.today.isoformat(), code, libraries], sort_keys=True, default=str)
+        parts = json.dumps([self.schema, self.tags, code, libraries], sort_keys=True, default=str)
         return hashlib.sha256(parts.encode("utf-8")).hexdigest()[:24]
 
     @classmethod
@@ -478,6 +483,22 @@ def _dates(data: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
                     yield ("commitments", ci, "reviews", ri, "date"), review.get("date")
 
 
+def today_window(data: dict[str, Any], today: dt.date) -> tuple[str, str]:
+    """The days a record's findings hold for, as ISO dates: from its latest date on or before `today` (if any) up to,
+    not including, its earliest date after it (if any). Only _date_findings looks at today, and only to say which
+    dates are in the future: any day in this window gives the same answer for every date."""
+    since = until = ""
+    for _where, value in _dates(data):
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            with contextlib.suppress(ValueError):  # not a real date: a finding that does not depend on today
+                day = dt.date.fromisoformat(value).isoformat()
+                if day > today.isoformat():
+                    until = min(until, day) if until else day
+                else:
+                    since = max(since, day)
+    return since, until
+
+
 def _date_findings(data: dict[str, Any], today: dt.date) -> Iterator[Finding]:
     seen: dict[Path_, dt.date] = {}
     for where, value in _dates(data):
@@ -816,27 +837,35 @@ def _common_characters(counts: dict[str, dict[str, int]], a: str, b: str) -> int
 
 # --- the cache ---------------------------------------------------------------------------
 
-# Per record: the facts for the collection rules, its problems (path left empty) and its
-# data, pickled on its own so that a run that needs only problems never unpickles it.
-Entry = tuple[Facts, list[Problem], bytes]
+# Per record: the facts for the collection rules, its problems (path left empty), its
+# data, pickled on its own so that a run that needs only problems never unpickles it, and
+# the days those problems hold for (today_window).
+Entry = tuple[Facts, list[Problem], bytes, tuple[str, str]]
 
 
 class RecordCache:
     """Per-file results keyed by content hash and the checking context, kept between runs.
 
-    A file whose bytes, the schema, the vocabulary, today's date, the size limit,
-    this code and the YAML and schema libraries are unchanged is not parsed or
-    checked again.
+    A file whose bytes, the schema, the vocabulary, the size limit, this code and
+    the YAML and schema libraries are unchanged is not parsed or checked again,
+    as long as today is in the window its problems hold for (most records: from
+    their latest date on, for ever).
     """
 
-    def __init__(self, path: Path | None, fingerprint: str) -> None:
-        self.store = ShardedStore(path, fingerprint)
+    VERSION = "records-2"
+
+    def __init__(self, path: Path | None, fingerprint: str, today: dt.date) -> None:
+        self.store = ShardedStore(path, f"{self.VERSION} {fingerprint}")
+        self.today = today.isoformat()
         self.entries: dict[str, Entry] = self.store.load()
         self.fresh: dict[str, Entry] = {}
 
     def get(self, digest: str) -> Entry | None:
         hit = self.entries.get(digest)
         if hit is not None:
+            since, until = hit[3]
+            if since > self.today or (until and until <= self.today):
+                return None  # a date in it has passed (or, with a pinned date, not yet come): check it again
             self.fresh[digest] = hit
         return hit
 
@@ -900,17 +929,19 @@ class Stamps:
 MIN_FILES_PER_PROCESS = 200  # below this, starting processes costs more than it saves
 
 # A file parsed and checked: (file-name problems, the record's problems, facts, pickled data,
-# the record), or (problems, None, None, None, None) when it could not be read as a record.
-_Fresh = tuple[list[Problem], list[Problem] | None, Facts | None, bytes | None, RawRecord | None]
+# the record, the days its problems hold for), or (problems, None, None, None, None, ("", ""))
+# when it could not be read as a record.
+_Fresh = tuple[list[Problem], list[Problem] | None, Facts | None, bytes | None, RawRecord | None, tuple[str, str]]
 
 
 def _check_raw(path: str, raw: bytes, digest: str, ctx: Context, max_bytes: int, pickled: bool, keep: bool) -> _Fresh:
     rec, problems = records.record_from_bytes(path, raw, max_bytes, digest)
     if rec is None:
-        return problems, None, None, None, None
+        return problems, None, None, None, None, ("", "")
     found = check_record(rec, ctx)
     blob = pickle.dumps(rec.data, protocol=pickle.HIGHEST_PROTOCOL) if pickled else None
-    return problems, found, facts_of(rec.data), blob, rec if keep else None
+    window = today_window(rec.data, ctx.today) if isinstance(rec.data, dict) else ("", "")
+    return problems, found, facts_of(rec.data), blob, rec if keep else None, window
 
 
 _JOB: tuple[list[str], list[bytes], list[str], Context, int, bool] | None = None  # set just before forking; workers inherit it
@@ -953,11 +984,11 @@ def _check_all(paths: list[str], raws: list[bytes], digests: list[str], ctx: Con
 
 
 def _with_record(fresh: _Fresh, path: str, raw: bytes, digest: str) -> _Fresh:
-    problems, found, facts, blob, _rec = fresh
+    problems, found, facts, blob, _rec, window = fresh
     if blob is None:
         return fresh
     data = pickle.loads(blob)  # made by this program a moment ago
-    return problems, found, facts, blob, RawRecord(path, records.slug_of(path), data, records.text_of(raw), digest)
+    return problems, found, facts, blob, RawRecord(path, records.slug_of(path), data, records.text_of(raw), digest), window
 
 
 def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = records.MAX_FILE_BYTES, *,
@@ -972,7 +1003,7 @@ def validate_files(paths: Iterable[str | Path], ctx: Context, max_bytes: int = r
     """
     names = [str(p) for p in paths]
     # The size limit is checked before parsing, so results kept under another limit do not hold.
-    cache = RecordCache(cache_path, f"{ctx.fingerprint} {max_bytes}") if cache_path else None
+    cache = RecordCache(cache_path, f"{ctx.fingerprint} {max_bytes}", ctx.today) if cache_path else None
     with collector_paused():
         return _validate(names, ctx, max_bytes, cache, max(1, int(workers)), keep_records,
                          near_state=cache_path.with_name(NEAR_DUPLICATE_STATE) if cache_path else None,
@@ -1011,7 +1042,7 @@ def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache
     problems: list[Problem] = []
     for i, (path, (read_problems, raw, digest, hit)) in enumerate(zip(names, slots, strict=True)):
         if hit is not None:  # raw is None when the file was not read (unchanged stamp)
-            facts, found, blob = hit
+            facts, found, blob, _window = hit
             problems.extend(records.check_filename(path))
             problems.extend(dataclasses.replace(p, path=path) for p in found)
             members.append(_Member(path, facts, raw))
@@ -1022,7 +1053,7 @@ def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache
         if raw is None:
             problems.extend(read_problems)
             continue
-        first, found, facts, blob, rec = results[i]
+        first, found, facts, blob, rec, window = results[i]
         problems.extend(first)
         if found is None or facts is None:
             continue
@@ -1031,7 +1062,7 @@ def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache
         if rec is not None:
             loaded.append(rec)
         if cache is not None and blob is not None:
-            cache.put(digest, (facts, [dataclasses.replace(p, path="") for p in found], blob))
+            cache.put(digest, (facts, [dataclasses.replace(p, path="") for p in found], blob, window))
     problems.extend(_collection_problems(members, near_state if cache is not None else None, ctx.fingerprint))
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
     if cache is not None:
