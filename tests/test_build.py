@@ -323,3 +323,53 @@ def test_an_edited_site_setting_reaches_every_kept_page(tmp_path: Path) -> None:
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     for page in ("communities/index.html", "regions/index.html", "stats/index.html", "commitments/index.html"):
         assert "Co-ops near you, described afresh." in (out / page).read_text(encoding="utf-8"), page
+
+
+def _mutate(path: Path, kind: str, rng) -> None:
+    """One edit a contributor might make to a record: a field changed, or the record removed or copied."""
+    import yaml
+
+    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if kind == "remove":
+        path.unlink()
+        return
+    if kind == "copy":
+        path, d["name"] = path.with_name(path.stem + "-two.yaml"), d["name"] + " Two"
+    elif kind == "summary":
+        d["summary"] = d["summary"][:150] + f" ({rng.randint(0, 999)})"
+    elif kind == "status":
+        now = d["commitments"][0]["status"]
+        d["commitments"][0]["status"] = rng.choice([s for s in ("planned", "in-progress", "achieved", "paused", "dropped") if s != now])
+    elif kind == "review":
+        d["commitments"][-1].setdefault("reviews", []).append({"date": "2026-10-01", "note": f"Note {rng.randint(0, 999)}."})
+    elif kind == "co-op":
+        d.setdefault("cooperatives", []).append({"name": "Corner Shop Co-op", "sector": "food"})
+    path.write_text(yaml.safe_dump(d, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def test_rebuilds_after_edits_to_random_records_are_the_sites_cold_builds_make(tmp_path: Path) -> None:
+    """Many records, worker processes, records removed and added: one edit a step, so no other edit hides a stale page."""
+    import random
+
+    from communities import fakedata
+
+    data = tmp_path / "records"
+    fakedata.write(150, data, seed=7, today=dt.date(2026, 11, 1))
+    env = {**os.environ, "COMMUNITIES_WORKERS": "2"}
+
+    def build(output: Path, name: str) -> None:
+        (tmp_path / name).mkdir(exist_ok=True)
+        conf = _own_cache_config(tmp_path / name)
+        result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(output), "--communities", str(data),
+                                 "--no-search", "--config", str(conf)], capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    rng = random.Random(4)
+    build(tmp_path / "out", "kept")
+    for step, kind in enumerate(("remove", "copy", "co-op", "status", "review", "summary")):
+        _mutate(rng.choice(sorted(data.glob("*.yaml"))), kind, rng)
+        build(tmp_path / "out", "kept")
+        build(tmp_path / f"out-cold{step}", f"cold{step}")
+        rebuilt, fresh = tree(tmp_path / "out"), tree(tmp_path / f"out-cold{step}")
+        assert sorted(set(rebuilt) ^ set(fresh)) == [], kind
+        assert [name for name in fresh if rebuilt[name] != fresh[name]] == [], kind
