@@ -373,3 +373,15 @@ def test_rebuilds_after_edits_to_random_records_are_the_sites_cold_builds_make(t
         rebuilt, fresh = tree(tmp_path / "out"), tree(tmp_path / f"out-cold{step}")
         assert sorted(set(rebuilt) ^ set(fresh)) == [], kind
         assert [name for name in fresh if rebuilt[name] != fresh[name]] == [], kind
+
+
+def test_output_files_deleted_by_hand_are_made_again(tmp_path: Path) -> None:
+    conf = _own_cache_config(tmp_path)
+    out = tmp_path / "out"
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    gone = ["communities/leith/index.html", "data/communities/leith.json", "tags/food/index.html", "communities/index.html"]
+    before = {name: (out / name).read_bytes() for name in gone}
+    for name in gone:
+        (out / name).unlink()
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    assert {name: (out / name).read_bytes() for name in gone} == before

@@ -151,7 +151,7 @@ class CommunitiesGenerator(Generator):
                 listed = self._listing_keys(shared, keys, cache_dir)  # here, not before: the workers do not need them
                 self._write_collection_pages(out, base, manifest, shared, listed)
             with timed("open data and map data"):
-                self._write_data(out, manifest, shared, cache_dir)
+                self._write_data(out, manifest, keys, cache_dir)
             self._write_sitemap(out)
         with timed("caches saved and output checked"):
             md.save()
@@ -383,15 +383,18 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
         yield from (PageSpec(*spec) for spec in mapping.pages(self._map_work()))  # map, embed, near, deserts, search
 
-    def _write_data(self, out: Output, manifest: Manifest, shared: str, cache_dir: Path) -> None:
+    def _write_data(self, out: Output, manifest: Manifest, keys: dict[str, str], cache_dir: Path) -> None:
         cat = self.catalogue
         assert cat is not None
         comms = cat.communities
-        texts, keys = self._record_texts(comms, shared, cache_dir)
+        texts = self._record_texts(comms, keys, cache_dir)
+        folder = out.root / "data" / "communities"
+        present = set(os.listdir(folder)) if folder.is_dir() else set()  # one listing, not 10,000 checks
         for c in comms:
-            save_as = f"data/communities/{c.slug}.json"
+            name = f"{c.slug}.json"
+            save_as = "data/communities/" + name
             out.written.append(save_as)
-            if manifest.stale(save_as, keys[c.slug]):
+            if manifest.stale(save_as, keys[c.slug], present=name in present):
                 out.write(save_as, texts[c.slug][0] + "\n")
         # Compact JSON of a list is its items' JSON joined by commas: reuse each record's text.
         out.write("data/communities.json", "[" + ",".join(texts[c.slug][0] for c in comms) + "]\n")
@@ -404,23 +407,22 @@ class CommunitiesGenerator(Generator):
         for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
 
-    def _record_texts(self, comms: list[Community], shared: str,
-                      cache_dir: Path) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
-        """Each community's public JSON, GeoJSON feature and CSV row, kept between builds by record digest.
+    def _record_texts(self, comms: list[Community], keys: dict[str, str], cache_dir: Path) -> dict[str, tuple[str, str, str]]:
+        """Each community's public JSON, GeoJSON feature and CSV row, kept between builds by its page key.
 
         Most builds change few records, and the site-wide files are these pieces joined.
+        The page key holds all these are made from (and a little more: a record whose
+        review falls due has its texts made again too, which costs less than a second key).
         """
-        kept = KeptValues(cache_dir / "record-texts", "record-texts-2")
+        kept = KeptValues(cache_dir / "record-texts", "record-texts-3")
         texts: dict[str, tuple[str, str, str]] = {}
-        keys: dict[str, str] = {}
         for c in comms:
-            key = keys[c.slug] = _fingerprint(shared, c.digest, c.point)
-            texts[c.slug] = kept.get(key, lambda c=c: (
+            texts[c.slug] = kept.get(keys[c.slug], lambda c=c: (
                 exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
                 exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
                 exports.csv_line(c, self.site_url)))
         kept.save()
-        return texts, keys
+        return texts
 
     def _write_sitemap(self, out: Output) -> None:
         """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
@@ -464,11 +466,14 @@ class Manifest:
         self.old: dict[str, str] = self.store.load()
         self.new: dict[str, str] = {}
 
-    def stale(self, save_as: str, *inputs: Any) -> bool:
+    def stale(self, save_as: str, *inputs: Any, present: bool | None = None) -> bool:
+        """Whether the file must be made: its inputs changed, or it is missing (`present`, when the caller already knows)."""
         # A key already made by _fingerprint is used as it is: 20,000 pages and data files per build.
         key = inputs[0] if len(inputs) == 1 and isinstance(inputs[0], str) else _fingerprint(*inputs)
         self.new[save_as] = key
-        return self.old.get(save_as) != key or not os.path.exists(os.path.join(self.root, save_as))
+        if self.old.get(save_as) != key:
+            return True
+        return not (os.path.exists(os.path.join(self.root, save_as)) if present is None else present)
 
     def save(self) -> None:
         for gone in set(self.old) - set(self.new):
