@@ -345,23 +345,22 @@ def measure_nochange_rebuild(ws: Workspace, runs: int) -> Measurement:
 
 
 def measure_edit_rebuild(ws: Workspace, runs: int) -> Measurement:
-    _ensure_built(ws)
-    target = sorted(ws.records.glob("*.yaml"))[len(list(ws.records.glob("*.yaml"))) // 2]
-    with restored(target):
-        m = _repeat("edit", runs, lambda _run: run_timed(ws.build_cmd()), lambda run: _edit_record(target, run))
-    m.extra["record"] = target.name
-    run_timed(ws.build_cmd())  # back in step with the restored record
-    return m
+    return _measure_one_record_rebuild(ws, runs, "edit", _edit_record)
 
 
 def measure_summary_rebuild(ws: Workspace, runs: int) -> Measurement:
     """Like measure_edit_rebuild, but the edit shows on every listing that has the record's card."""
+    return _measure_one_record_rebuild(ws, runs, "edit_summary", _edit_summary)
+
+
+def _measure_one_record_rebuild(ws: Workspace, runs: int, step: str, edit: Callable[[Path, int], None]) -> Measurement:
+    """Each run edits the same record (the middle one) and rebuilds; the record is restored afterwards."""
     _ensure_built(ws)
     target = sorted(ws.records.glob("*.yaml"))[len(list(ws.records.glob("*.yaml"))) // 2]
     with restored(target):
-        m = _repeat("edit_summary", runs, lambda _run: run_timed(ws.build_cmd()), lambda run: _edit_summary(target, run))
+        m = _repeat(step, runs, lambda _run: run_timed(ws.build_cmd()), lambda run: edit(target, run))
     m.extra["record"] = target.name
-    run_timed(ws.build_cmd())
+    run_timed(ws.build_cmd())  # back in step with the restored record
     return m
 
 

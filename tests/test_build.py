@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,11 +120,21 @@ def test_an_edit_remakes_only_the_listing_pages_that_show_the_record(tmp_path: P
         assert "Edited again for the listing test." in (out / "tags" / slug / "index.html").read_text(encoding="utf-8")
 
 
-def _own_cache_config(tmp_path: Path) -> Path:
+def _own_cache_config(tmp_path: Path, **settings: str) -> Path:
+    """The project's settings with caches in tmp_path/cache, and any `settings` given (as Python source)."""
     conf = tmp_path / "site.conf.py"
     conf.write_text(f"exec(open({str(ROOT / 'pelican.conf.py')!r}).read().replace('__file__', {repr(str(ROOT / 'pelican.conf.py'))!r}))\n"
-                    f"COMMUNITIES_CACHE_DIR = {str(tmp_path / 'cache')!r}\n", encoding="utf-8")
+                    f"COMMUNITIES_CACHE_DIR = {str(tmp_path / 'cache')!r}\n"
+                    + "".join(f"{name} = {value}\n" for name, value in settings.items()), encoding="utf-8")
     return conf
+
+
+def _build_edit_build(out: Path, conf: Path, edit: Callable[[], None]) -> None:
+    """Build, make one change, build again: what a contributor's second build after an edit sees."""
+    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    edit()
+    result = build_site(out, None, "--no-search", "--config", str(conf))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Path) -> None:
@@ -288,13 +299,10 @@ def test_a_rebuild_after_any_edit_is_the_site_a_cold_build_makes(tmp_path: Path)
 def test_an_edited_tag_description_reaches_every_page_that_shows_it(tmp_path: Path) -> None:
     tags = tmp_path / "tags.yaml"
     shutil.copy(ROOT / "data/tags.yaml", tags)
-    conf = _own_cache_config(tmp_path)
-    conf.write_text(conf.read_text(encoding="utf-8") + f"COMMUNITIES_TAGS = {str(tags)!r}\n", encoding="utf-8")
     out = tmp_path / "out"
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
-    tags.write_text(tags.read_text(encoding="utf-8").replace("Food co-ops, community growing", "Food co-ops, allotments, community growing"),
-                    encoding="utf-8")
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    _build_edit_build(out, _own_cache_config(tmp_path, COMMUNITIES_TAGS=repr(str(tags))), lambda: tags.write_text(
+        tags.read_text(encoding="utf-8").replace("Food co-ops, community growing", "Food co-ops, allotments, community growing"),
+        encoding="utf-8"))
     for page in ("tags/index.html", "tags/food/index.html", "data/tags.json"):
         assert "allotments" in (out / page).read_text(encoding="utf-8"), page
 
@@ -302,13 +310,10 @@ def test_an_edited_tag_description_reaches_every_page_that_shows_it(tmp_path: Pa
 def test_an_edited_template_reaches_every_kept_card_and_page(tmp_path: Path) -> None:
     theme = tmp_path / "theme"
     shutil.copytree(ROOT / "theme", theme)
-    conf = _own_cache_config(tmp_path)
-    conf.write_text(conf.read_text(encoding="utf-8") + f"THEME = {str(theme)!r}\n", encoding="utf-8")
-    out = tmp_path / "out"
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     macros = theme / "templates" / "_macros.html"
-    macros.write_text(macros.read_text(encoding="utf-8").replace('<li class="card" ', '<li class="card edited" '), encoding="utf-8")
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    out = tmp_path / "out"
+    _build_edit_build(out, _own_cache_config(tmp_path, THEME=repr(str(theme))), lambda: macros.write_text(
+        macros.read_text(encoding="utf-8").replace('<li class="card" ', '<li class="card edited" '), encoding="utf-8"))
     directory = (out / "communities" / "index.html").read_text(encoding="utf-8")
     assert directory.count('<li class="card edited" ') == 52 and '<li class="card" ' not in directory
     assert '<li class="card edited" ' in (out / "tags" / "food" / "index.html").read_text(encoding="utf-8")
@@ -318,9 +323,8 @@ def test_an_edited_site_setting_reaches_every_kept_page(tmp_path: Path) -> None:
     """Any plain setting the theme may show (here the site's description, in every page's head) remakes kept pages."""
     conf = _own_cache_config(tmp_path)
     out = tmp_path / "out"
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
-    conf.write_text(conf.read_text(encoding="utf-8") + 'SITE_DESCRIPTION = "Co-ops near you, described afresh."\n', encoding="utf-8")
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    _build_edit_build(out, conf, lambda: conf.write_text(
+        conf.read_text(encoding="utf-8") + 'SITE_DESCRIPTION = "Co-ops near you, described afresh."\n', encoding="utf-8"))
     for page in ("communities/index.html", "regions/index.html", "stats/index.html", "commitments/index.html"):
         assert "Co-ops near you, described afresh." in (out / page).read_text(encoding="utf-8"), page
 
@@ -376,12 +380,14 @@ def test_rebuilds_after_edits_to_random_records_are_the_sites_cold_builds_make(t
 
 
 def test_output_files_deleted_by_hand_are_made_again(tmp_path: Path) -> None:
-    conf = _own_cache_config(tmp_path)
     out = tmp_path / "out"
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     gone = ["communities/leith/index.html", "data/communities/leith.json", "tags/food/index.html", "communities/index.html"]
-    before = {name: (out / name).read_bytes() for name in gone}
-    for name in gone:
-        (out / name).unlink()
-    assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
+    before: dict[str, bytes] = {}
+
+    def delete() -> None:
+        before.update({name: (out / name).read_bytes() for name in gone})
+        for name in gone:
+            (out / name).unlink()
+
+    _build_edit_build(out, _own_cache_config(tmp_path), delete)
     assert {name: (out / name).read_bytes() for name in gone} == before
