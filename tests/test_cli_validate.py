@@ -64,3 +64,13 @@ def test_strict_fails_on_warnings(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(valid.replace("Co-operative Testford", "Cooperative Testford").replace("lat: 52.5", "lat: 52.51"), encoding="utf-8")
     assert run(str(tmp_path)).returncode == 0
     assert run("--strict", str(tmp_path)).returncode == 1
+
+
+def test_checking_too_few_records_to_want_workers_never_imports_multiprocessing(tmp_path: Path) -> None:
+    """A pull request's check and a repeat run parse a few records at most: starting up without multiprocessing
+    and its executor saves a twentieth of such a run."""
+    code = ("import sys; sys.path.insert(0, 'plugins'); from communities.cli import validate_main; "
+            "code = validate_main(['data/communities', '--today', '2026-11-24']); "
+            "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'multiprocessing' or m == 'concurrent.futures.process'))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.stdout.strip().split("\n")[-1] == "0 []", run.stdout[-2000:] + run.stderr[-2000:]

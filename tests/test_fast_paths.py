@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
+import multiprocessing
 import os
 import random
 from concurrent.futures.process import BrokenProcessPool
@@ -236,8 +237,8 @@ def test_workers_give_the_same_problems_in_the_same_order(folder: Path, ctx: val
     alone = validation.validate_files(paths, ctx, workers=1)
     assert {p.rule for p in alone.problems} >= {"syntax", "filename", "unique-name", "yaml-1.1", "encoding", "date", "unknown-field"}
     pools = []
-    real = validation.multiprocessing.get_context
-    monkeypatch.setattr(validation.multiprocessing, "get_context", lambda method: pools.append(method) or real(method))
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: pools.append(method) or real(method))
     _same_outcome(alone, validation.validate_files(paths, ctx, workers=2))
     quick = validation.validate_files(paths, ctx, workers=2, keep_records=False)
     assert pools == ["fork", "fork"]
@@ -256,7 +257,7 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(folder: Path, ctx: validation
 
 def test_few_files_are_checked_in_process(tmp_path: Path, ctx: validation.Context, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.yaml").write_text((FIXTURES / "testford.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    monkeypatch.setattr(validation.multiprocessing, "get_context", lambda method: pytest.fail("started processes for one file"))
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: pytest.fail("started processes for one file"))
     assert validation.validate_files([tmp_path / "a.yaml"], ctx, workers=8).problems == []
 
 

@@ -23,7 +23,6 @@ import difflib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import pickle
 import re
@@ -32,7 +31,6 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -953,6 +951,16 @@ def _check_forked(bounds: tuple[int, int]) -> list[_Fresh]:
     return [_check_raw(paths[i], raws[i], digests[i], ctx, max_bytes, pickled, False) for i in range(*bounds)]
 
 
+def _can_fork() -> bool:
+    """Whether worker processes can be forked here (not in a pool's worker, which may not start its own).
+
+    multiprocessing is imported only once there is enough to parse to want workers: a repeat run does without it.
+    """
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
 def _check_all(paths: list[str], raws: list[bytes], digests: list[str], ctx: Context, max_bytes: int, *, pickled: bool,
                keep: bool, workers: int) -> list[_Fresh]:
     """Parse and check files already read, in forked processes when there are enough to pay for them.
@@ -961,9 +969,11 @@ def _check_all(paths: list[str], raws: list[bytes], digests: list[str], ctx: Con
     this process already has): that is what the cache keeps, and unpickling it is
     far cheaper than parsing again.
     """
-    if (workers <= 1 or len(paths) < 2 * MIN_FILES_PER_PROCESS or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon):  # a pool's worker may not start processes of its own
+    if workers <= 1 or len(paths) < 2 * MIN_FILES_PER_PROCESS or not _can_fork():
         return [_check_raw(p, r, d, ctx, max_bytes, pickled, keep) for p, r, d in zip(paths, raws, digests, strict=True)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _JOB
     ctx.fast_validator, ctx.validator  # noqa: B018 - built once here, not once per worker
     workers = min(workers, len(paths) // MIN_FILES_PER_PROCESS)
