@@ -324,3 +324,16 @@ def test_the_window_a_records_findings_hold_for() -> None:
     assert validation.today_window(data, dt.date(2030, 1, 1)) == ("2027-01-01", "")
     assert validation.today_window(data, dt.date(2020, 1, 1)) == ("", "2024-03-14")
     assert validation.today_window({}, dt.date(2026, 11, 24)) == ("", "")
+
+
+def test_a_record_checked_again_on_a_new_day_is_kept_with_its_new_window(tmp_path: Path, ctx: validation.Context,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(replace("last_reviewed: 2025-06-01", "last_reviewed: 2026-12-01"), encoding="utf-8")
+    cache = tmp_path / "cache" / "records"
+    validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-11-24"), cache_path=cache)  # its date is still to come
+    validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-12-02"), cache_path=cache)  # it has come: checked again
+    calls = []
+    real = validation.check_record
+    monkeypatch.setattr(validation, "check_record", lambda rec, c: calls.append(c.today) or real(rec, c))
+    assert validation.validate_files([tmp_path / "a.yaml"], _on(ctx, "2026-12-03"), cache_path=cache).problems == []
+    assert calls == []  # the second check was kept

@@ -857,6 +857,7 @@ class RecordCache:
         self.today = today.isoformat()
         self.entries: dict[str, Entry] = self.store.load()
         self.fresh: dict[str, Entry] = {}
+        self.replaced = False  # an entry checked again (its window had passed) under the same digest
 
     def get(self, digest: str) -> Entry | None:
         hit = self.entries.get(digest)
@@ -868,11 +869,12 @@ class RecordCache:
         return hit
 
     def put(self, digest: str, entry: Entry) -> None:
+        self.replaced = self.replaced or digest in self.entries
         self.fresh[digest] = entry
 
     def save(self) -> None:
         """Keep what this run saw; shards are written atomically, so an interrupted run leaves the old ones."""
-        if self.fresh.keys() == self.entries.keys():
+        if not self.replaced and self.fresh.keys() == self.entries.keys():
             return
         with contextlib.suppress(OSError):  # a read-only checkout or a full disk: checking still works, it is just not remembered
             self.store.save(self.fresh)
