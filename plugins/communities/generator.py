@@ -28,7 +28,7 @@ from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
 from . import charts, exports, joinform, mapping, pipeline, rendering, settings
-from .files import KeptValues, ShardedStore
+from .files import KeptValues, ShardedStore, write_if_changed
 from .model import AREAS, STATUSES, Community
 from .timing import collector_paused, timed
 
@@ -60,15 +60,8 @@ class Output:
         self.written: list[str] = []
 
     def write(self, save_as: str, text: str | bytes) -> None:
-        target = self.root / save_as
-        data = text.encode("utf-8") if isinstance(text, str) else text
         self.written.append(save_as)
-        try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                return  # unchanged: reading is several times cheaper than rewriting, and mtimes stay put for deploys
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_if_changed(self.root / save_as, text.encode("utf-8") if isinstance(text, str) else text)
 
 
 def _fingerprint(*parts: Any) -> str:
