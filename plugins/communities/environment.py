@@ -18,12 +18,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemBytecodeCache
-from jinja2 import __version__ as jinja_version
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup, escape
 
-from .files import code_fingerprint, salted_folder
+from .files import code_fingerprint, package_version, salted_folder
 from .records import load_tags
 from .rendering import json_for_html
 from .settings import project_path, resolve
@@ -152,7 +151,7 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
         "block_start_string", "block_end_string", "variable_start_string", "variable_end_string", "comment_start_string",
         "comment_end_string", "line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks",
         "newline_sequence", "keep_trailing_newline", "optimized", "autoescape"))
-    folder = salted_folder(root, jinja_version, lang, po.read_bytes() if po.exists() else b"", sorted(env.extensions), options,
+    folder = salted_folder(root, package_version("jinja2"), lang, po.read_bytes() if po.exists() else b"", sorted(env.extensions), options,
                            code_fingerprint("environment.py"))
     if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None

@@ -92,10 +92,7 @@ def place_pelican_cache(pelican: Any) -> None:
     Deleting that folder is then a cold build, whatever the settings file says
     about CACHE_PATH; and the site's settings turn the cache on (pelican.conf.py).
     """
-    from markdown import __version__ as markdown_version
-    from pelican import __version__ as pelican_version
-
-    from .files import salted_folder
+    from .files import package_version, salted_folder
 
     conf = dict(pelican.settings)
     conf.setdefault("COMMUNITIES_CACHE_DIR", DEFAULTS["COMMUNITIES_CACHE_DIR"])
@@ -103,7 +100,8 @@ def place_pelican_cache(pelican: Any) -> None:
     # Pelican's cache checks only each file's time, so its folder is named by everything else that shapes what it
     # holds: a change to MARKDOWN (or any setting), to Pelican or to python-markdown starts a new one.
     shaping = plain_settings(pelican.settings)
-    folder = salted_folder(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican", pelican_version, markdown_version, shaping)
+    folder = salted_folder(project_path(conf, "COMMUNITIES_CACHE_DIR") / "pelican", package_version("pelican"),
+                           package_version("markdown"), shaping)
     if folder is None:
         pelican.settings["CACHE_CONTENT"] = pelican.settings["LOAD_CONTENT_CACHE"] = False
     else:
