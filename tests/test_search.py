@@ -203,7 +203,7 @@ def test_index_output_feeds_pagefind_a_scratch_folder_and_mirrors_the_index_into
 def test_a_failing_pagefind_stops_the_build_with_its_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(search, "command", lambda source, bundle: [sys.executable, "-c", "import sys; print('boom: no HTML', file=sys.stderr); sys.exit(3)"])
     with pytest.raises(search.SearchIndexFailed, match="exit code 3: boom: no HTML"):
-        search.run_pagefind((tmp_path, tmp_path / "pagefind"))
+        search.run_pagefind([(tmp_path, tmp_path / "pagefind")])
 
 
 def test_one_failing_part_fails_the_index_and_stops_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -215,7 +215,7 @@ def test_one_failing_part_fails_the_index_and_stops_the_other(tmp_path: Path, mo
     monkeypatch.setattr(search, "command", fake_command)
     started = time.monotonic()
     with pytest.raises(search.SearchIndexFailed, match="exit code 4: part two broke"):
-        search.run_pagefind((tmp_path, tmp_path / "pagefind"), (tmp_path, tmp_path / "pagefind" / "part-2"))
+        search.run_pagefind([(tmp_path, tmp_path / "pagefind"), (tmp_path, tmp_path / "pagefind" / "part-2")])
     assert time.monotonic() - started < 30, "the part still running was stopped, not waited for"
 
 
@@ -223,13 +223,13 @@ def test_a_pagefind_that_hangs_is_stopped(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(search, "command", lambda source, bundle: [sys.executable, "-c", "import time; time.sleep(60)"])
     monkeypatch.setattr(search, "TIMEOUT_SECONDS", 0.5)
     with pytest.raises(search.SearchIndexFailed, match="did not finish within"):
-        search.run_pagefind((tmp_path, tmp_path / "pagefind"))
+        search.run_pagefind([(tmp_path, tmp_path / "pagefind")])
 
 
 def test_pagefind_missing_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(search, "command", lambda source, bundle: [str(tmp_path / "no-such-pagefind")])
     with pytest.raises(search.SearchIndexFailed, match=r"could not run Pagefind .*pip install"):
-        search.run_pagefind((tmp_path, tmp_path / "pagefind"))
+        search.run_pagefind([(tmp_path, tmp_path / "pagefind")])
 
 
 def test_search_index_setting_turns_it_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,12 @@ def _finish(runs: list[_Run]) -> None:
         _stop(runs)
 
 
-def run_pagefind(*jobs: tuple[Path, Path]) -> None:
-    """Index each (source, bundle) pair, all at once. Raises SearchIndexFailed with what Pagefind printed."""
+def run_pagefind(jobs: Iterable[tuple[Path, Path]]) -> None:
+    """Index each (source, bundle) pair, all at once. Raises SearchIndexFailed with what Pagefind printed.
+
+    Each Pagefind starts as soon as `jobs` gives its pair, so a job made lazily
+    (index_output writes each part's pages) is made while the earlier ones run.
+    """
     runs: list[_Run] = []
     try:
         for source, bundle in jobs:
@@ -153,20 +157,18 @@ def index_output(site: Path, records: Sequence[tuple[str, dict[str, Any]]], tag_
     """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="communities-search-", dir=_scratch(len(records))) as scratch:
-        runs: list[_Run] = []
         pages: list[str] = []
         fresh = Path(scratch) / "index"
-        try:
+
+        def parts() -> Iterator[tuple[Path, Path]]:
             for part, part_records in enumerate(search_records.split(records, PARTS), start=1):
                 source = Path(scratch) / f"part-{part}"
                 search_records.write_community_pages(source, part_records, tag_labels, lang)
                 if part == 1:
-                    pages = search_records.copy_marked_pages(site, source, skip=[BUNDLE])
-                runs.append(_Run(source, bundle_path(fresh, part)))  # starts while the next part is written
-        except BaseException:
-            _stop(runs)
-            raise
-        _finish(runs)
+                    pages.extend(search_records.copy_marked_pages(site, source, skip=[BUNDLE]))
+                yield source, bundle_path(fresh, part)
+
+        run_pagefind(parts())
         mirror(bundle_path(fresh, 1), bundle_path(site, 1))
     return Indexed(len(records), tuple(pages), time.perf_counter() - started)
 
