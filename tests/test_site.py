@@ -214,3 +214,23 @@ def test_the_main_element_is_written_cleanly(built_site: Path) -> None:
     assert '<main id="main" class="wrap">' in html(built_site, "communities/index.html")
     post = next(p for p in (built_site / "blog").rglob("index.html") if p.parent != built_site / "blog")
     assert '<main id="main" class="wrap" data-pagefind-body>' in post.read_text(encoding="utf-8")
+
+
+def test_targets_and_reached_values_show_the_number_written(tmp_path: Path) -> None:
+    """10.05 once showed as "105": the template dropped every '.0' from the number's text."""
+    from conftest import build_site
+
+    data = tmp_path / "communities"
+    data.mkdir()
+    text = (ROOT / "data/communities/leith.yaml").read_text(encoding="utf-8")
+    text = text.replace("target: {value: 12, unit: swaps}", "target: {value: 10.05, unit: tonnes}")
+    text = text.replace("value: 11\n", "value: 1.05\n").replace("target: {value: 25, unit: co-ops}", "target: {value: 2500, unit: co-ops}")
+    (data / "leith.yaml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = build_site(out, data, "--no-search")
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = text_of(html(out, "communities/leith/index.html"))
+    assert "10.05 tonnes" in page and "reached 1.05 tonnes" in page
+    assert "2,500 co-ops" in page and "80 households" in page and "reached 0 households" in page
+    library = text_of(html(out, "commitments/index.html"))
+    assert "Target: 10.05 tonnes" in library and "Target: 2,500 co-ops" in library

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.ext import Extension
@@ -135,6 +136,7 @@ def configure(generator: Any) -> None:
     env.globals.update(conf=conf, json_for_html=json_for_html, tag_labels={k: v["label"] for k, v in tags.items()})
     env.filters["tile_origin"] = tile_origin
     env.filters["long_date"] = lambda value: _long_date(value, lang)
+    env.filters["number"] = lambda value: _number(value, lang)
     env.bytecode_cache = compiled_templates(project_path(conf, "COMMUNITIES_CACHE_DIR") / "templates", env, settings["THEME"], lang)
 
 
@@ -156,6 +158,15 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
     if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None
     return FileSystemBytecodeCache(str(folder), "%s.jinja")
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(value: float, lang: str) -> str:
+    """A target or a reached value as the site's language writes it: 2 not 2.0, 10.05, 2,500."""
+    try:
+        return format_decimal(value, format="#,##0.##", locale="en_GB" if lang == "en" else lang)
+    except (ValueError, LookupError):
+        return f"{value:g}"
 
 
 @functools.lru_cache(maxsize=4096)
