@@ -130,7 +130,8 @@ def test_deep_nesting_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "suggestion"),
-    [("Leith_Coop.yaml", "leith-coop.yaml"), ("leith.yml", "leith.yaml"), ("-leith.yaml", "leith.yaml")],
+    [("Leith_Coop.yaml", "leith-coop.yaml"), ("leith.yml", "leith.yaml"), ("-leith.yaml", "leith.yaml"),
+     ("leith\n.yaml", "leith.yaml")],  # `$` also matches before a final newline: a slug must end where the name does
 )
 def test_filename_rules_suggest_a_slug(tmp_path: Path, name: str, suggestion: str) -> None:
     rec, problems = read(tmp_path, "name: Leith\n", name)
@@ -153,3 +154,12 @@ def test_load_tags_reads_the_vocabulary(root: Path) -> None:
     required = "food housing energy finance care culture education transport environment digital retail pubs credit-union repair community-shop"
     assert set(required.split()) <= set(tags)
     assert all(t["label"] and t["description"] for t in tags.values())
+
+
+@pytest.mark.parametrize("key", ['"food\\n"', "Food"])
+def test_a_tag_name_that_is_not_kebab_case_is_a_problem_not_a_crash(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "tags.yaml"
+    path.write_text(f"{key}:\n  label: Food\nswaps:\n  label: Swaps\n", encoding="utf-8")
+    tags, problems = records.load_tags(path)
+    assert list(tags) == ["swaps"]
+    assert [(p.rule, p.line) for p in problems] == [("tags", 1)]

@@ -210,7 +210,7 @@ def community_from_data(slug: str, path: str, data: dict[str, Any], digest: str 
         else None,
         tags=tuple(data.get("tags", [])),
         website=data.get("website", ""),
-        email=contact.get("email", ""),
+        email=contact.get("email", "").strip(),
         contact_url=contact.get("url", ""),
         joined=data.get("joined", ""),
         last_reviewed=data.get("last_reviewed", ""),

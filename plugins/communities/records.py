@@ -32,7 +32,7 @@ import yaml
 from .problems import Problem
 
 MAX_FILE_BYTES = 100_000
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"\A[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: `$` would let a final newline through
 MAX_SLUG_LENGTH = 60
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -541,15 +541,15 @@ def check_filename(path: str) -> list[Problem]:
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
+    if ext == "yaml" and SLUG_RE.match(stem) and len(stem) <= MAX_SLUG_LENGTH:
+        return []  # checked for every record on every build: the suggestion is worked out only when needed
     suggestion = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "your-community"
     if ext != "yaml":
         return [Problem(path, 1, 1, "", f"file name {name!r} must end in .yaml",
                         f"Rename it to {suggestion}.yaml.", rule="filename")]
-    if not SLUG_RE.match(stem) or len(stem) > MAX_SLUG_LENGTH:
-        return [Problem(path, 1, 1, "", f"file name {name!r} must be lowercase letters, digits and hyphens "
-                        f"(at most {MAX_SLUG_LENGTH} characters before .yaml)",
-                        f"Rename it to {suggestion[:MAX_SLUG_LENGTH]}.yaml.", rule="filename")]
-    return []
+    return [Problem(path, 1, 1, "", f"file name {name!r} must be lowercase letters, digits and hyphens "
+                    f"(at most {MAX_SLUG_LENGTH} characters before .yaml)",
+                    f"Rename it to {suggestion[:MAX_SLUG_LENGTH]}.yaml.", rule="filename")]
 
 
 def read_record(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RawRecord | None, list[Problem]]:
