@@ -123,23 +123,39 @@ def build(communities: list[Community], vocabulary: dict[str, dict[str, str]], t
     )
 
 
+def _fold(text: str) -> str:
+    """How people tell names apart: not by case, accents, spacing or punctuation ("St. Albans" is "st albans")."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[\W_]+", " ", plain.casefold()).split())
+
+
 def _regions(ordered: list[Community]) -> tuple[list[Region], dict[str, str]]:
     groups: dict[tuple[str, str], list[Community]] = defaultdict(list)
     for c in ordered:
         if c.location:
-            groups[(c.location.country, c.location.region or c.location.place)].append(c)
+            groups[(c.location.country, _fold(c.location.region or c.location.place))].append(c)
     regions = []
     region_of = {}
     used: set[str] = set()
-    for (country, name), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].casefold())):
-        slug = slugify(name)
-        if slug in used:
-            slug = f"{slug}-{country.lower()}"
-        used.add(slug)
+    for (country, _key), members in sorted(groups.items()):
+        # Shown as most of its members write it; on a tie, as the first in name order does.
+        spellings = Counter((c.location.region or c.location.place).strip() for c in members if c.location)
+        name = max(spellings, key=lambda s: (spellings[s], -list(spellings).index(s)))
+        slug = _unused(slugify(name), country, used)
         regions.append(Region(slug, name, country, COUNTRY_NAMES.get(country, country), tuple(members)))
         for c in members:
             region_of[c.slug] = slug
     return regions, region_of
+
+
+def _unused(slug: str, country: str, used: set[str]) -> str:
+    """The region's slug, or with its country, or numbered: two regions never share a page."""
+    candidate, n = slug, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{slug}-{country.lower()}" if n == 2 else f"{slug}-{country.lower()}-{n - 1}"
+    used.add(candidate)
+    return candidate
 
 
 def _stats(ordered: list[Community], tags: list[Tag], due: set[str], regions: list[Region],
