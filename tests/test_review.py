@@ -175,6 +175,16 @@ def test_due_lists_overdue_and_due_soon_but_not_fresh_records(tmp_path: Path, ca
     assert "[data/communities/overdue.yaml](" in md
 
 
+
+def test_due_counts_a_commitment_review_written_without_last_reviewed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = due_record("Reviewed Group", "2025-01-10").replace("last_reviewed: 2025-01-10\n", "").replace(
+        "status: planned\n", "status: planned\n    reviews:\n      - date: 2025-12-10\n        note: Met twice.\n")
+    (tmp_path / "reviewed.yaml").write_text(text, encoding="utf-8")
+    assert run("--due", "--dir", str(tmp_path), "--format", "json") == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["overdue"] == []
+    assert [(d["slug"], d["due_on"]) for d in listing["due_soon"]] == [("reviewed", "2026-12-10")]
+
 def test_due_agrees_with_the_sites_review_due_badge(root: Path, conf: dict, capsys: pytest.CaptureFixture) -> None:
     from communities import pipeline
 

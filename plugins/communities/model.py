@@ -7,6 +7,7 @@ later stage needs to check a type or a missing key again.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,24 +42,31 @@ class Commitment:
 
     @property
     def latest_review(self) -> Review | None:
-        """The first review on the latest date (reviews are kept sorted by date)."""
-        if not self.reviews:
-            return None
-        i = len(self.reviews) - 1
-        while i and self.reviews[i - 1].date == self.reviews[-1].date:
-            i -= 1
-        return self.reviews[i]
+        """The last review written on the latest date: reviews are kept sorted by date, in the order written on a
+        day, and the page lists them newest first, so this is the one on top."""
+        return self.reviews[-1] if self.reviews else None
 
     @property
     def progress(self) -> float | None:
         """Share of the target reached at the latest review that gave a value, 0..1."""
         if not self.target or not self.target.value:
             return None
-        valued = [r for r in self.reviews if r.value is not None]
-        if not valued:
+        latest = next((r for r in reversed(self.reviews) if r.value is not None), None)
+        if latest is None:
             return 0.0 if self.status != "achieved" else 1.0
-        latest = max(valued, key=lambda r: r.date)
         return max(0.0, min(1.0, float(latest.value or 0) / float(self.target.value)))
+
+    @property
+    def percent(self) -> int | None:
+        """Progress as a whole percentage, rounded half up; any start shows as at least 1%, and only a target
+        reached as 100%."""
+        share = self.progress
+        if share is None:
+            return None
+        whole = math.floor(share * 100 + 0.5)
+        if 0 < share < 1:
+            whole = min(max(whole, 1), 99)
+        return whole
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,15 @@ class Community:
     def country(self) -> str:
         return self.location.country if self.location else ""
 
+    @property
+    def looked_back(self) -> str:
+        """The date of the last look back: `last_reviewed`, or a commitment's review if that is later (the
+        validator only warns when the two disagree, and a review written is a look back taken)."""
+        return max((self.last_reviewed, *(k.reviews[-1].date for k in self.commitments if k.reviews)))
+
     def review_due(self, today: dt.date, months: int = 12) -> bool:
         """Over `months` since the last look back (or since joining, if never reviewed)."""
-        since = self.last_reviewed or self.joined
+        since = self.looked_back or self.joined
         if not since:
             return True
         return dt.date.fromisoformat(since) < add_months(today, -months)

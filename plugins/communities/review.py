@@ -290,7 +290,7 @@ class Due:
     slug: str
     name: str
     path: str
-    since: str  # last_reviewed, else joined, else ""
+    since: str  # the last look back (Community.looked_back), else joined, else ""
     due_on: str  # since + the review period; "" when never reviewed and no join date
     overdue: bool
     days: int  # days overdue (positive) or days left (negative or zero)
@@ -303,7 +303,7 @@ def due_reviews(communities: list[model.Community], today: dt.date, within_days:
     soon: list[Due] = []
     horizon = today + dt.timedelta(days=within_days)
     for c in communities:
-        since = c.last_reviewed or c.joined
+        since = c.looked_back or c.joined
         due_on = model.add_months(dt.date.fromisoformat(since), months) if since else None
         if c.review_due(today, months):
             days = (today - due_on).days if due_on else 0
