@@ -47,5 +47,5 @@ clean:
 	rm -rf output .cache .pytest_cache
 
 translations: $(VENV)/.dev
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o theme/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k plural_forms:1,2 --no-location --sort-output --omit-header -o theme/translations/messages.pot .
 	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --omit-header

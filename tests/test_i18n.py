@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -40,10 +41,11 @@ def test_the_checker_catches_bare_words() -> None:
 
 
 def test_catalog_template_is_up_to_date_with_the_templates() -> None:
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
+    keywords = {**DEFAULT_KEYWORDS, "plural_forms": (1, 2)}  # as `make translations` extracts them
     found = {m[2] if isinstance(m[2], str) else m[2][0]
-             for m in extract_from_dir(str(ROOT / "theme/templates"), method_map=[("**.html", "jinja2")],
+             for m in extract_from_dir(str(ROOT / "theme/templates"), method_map=[("**.html", "jinja2")], keywords=keywords,
                                        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}})}
     with (ROOT / "theme/translations/messages.pot").open("rb") as handle:
         known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
@@ -136,3 +138,28 @@ def test_templates_compiled_by_an_earlier_build_are_reused_until_the_catalog_cha
     # The translation is compiled into the code: a changed catalog must not be served the old code.
     assert build_env("Map newydd").get_template("page.html").render() == "<h1>Map newydd</h1>"
     assert len([p for p in (tmp_path / "cache").iterdir()]) == 1  # code compiled with the old catalog is gone
+
+
+def test_each_plural_category_has_a_number_to_ask_the_catalog_with() -> None:
+    assert environment.plural_samples("en") == {"other": 0, "one": 1}
+    assert environment.plural_samples("cy") == {"zero": 0, "one": 1, "two": 2, "few": 3, "other": 4, "many": 6}
+
+
+def test_scripts_get_every_plural_form_by_category() -> None:
+    """The browser picks the category (Intl.PluralRules); the catalog gives each category's text."""
+    english = environment.plural_forms(environment.NullTranslations(), "en")
+    assert english("{n} answer needs a fix", "{n} answers need a fix") == {
+        "other": "{n} answers need a fix", "one": "{n} answer needs a fix"}
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
+
+    catalog = Catalog(locale="cy")
+    # Welsh in gettext has five forms; the first serves both zero and "other" (4, 5, 7...).
+    catalog.add(("{n} tree", "{n} trees"), ("{n} coeden", "{n} goeden", "{n} goeden: dwy", "{n} coeden: tair", "{n} choeden: chwech"))
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    welsh = environment.plural_forms(Translations(compiled), "cy")("{n} tree", "{n} trees")
+    assert welsh == {"zero": "{n} coeden", "one": "{n} goeden", "two": "{n} goeden: dwy", "few": "{n} coeden: tair",
+                     "other": "{n} coeden", "many": "{n} choeden: chwech"}

@@ -57,7 +57,8 @@ def render(template: str, cat: catalogue.Catalogue, context: dict) -> str:
     env.filters["tile_origin"] = environment.tile_origin
     env.filters["long_date"] = lambda value: str(value)
     conf = {**CONF, "COMMUNITIES_REPO_URL": "https://example.org/repo", "COMMUNITIES_REPO_BRANCH": "main"}
-    env.globals.update(conf=conf, json_for_html=rendering.json_for_html, tag_labels={t.slug: t.label for t in cat.tags})
+    env.globals.update(conf=conf, json_for_html=rendering.json_for_html, tag_labels={t.slug: t.label for t in cat.tags},
+                       plural_forms=environment.plural_forms(environment.NullTranslations(), "en"))
     return env.get_template(template).render(
         SITEURL="", SITENAME="Co-operative Communities", DEFAULT_LANG="en", catalogue=cat, stats=cat.stats, AREAS=AREAS,
         STATUSES=STATUSES, page_title="", output_file="", **context,

@@ -130,6 +130,15 @@ def test_regions_and_communities_of_interest(built_site: Path) -> None:
     assert interest.count('class="card"') == sum(1 for r in RECORDS.values() if r["kind"] == "interest")
 
 
+def test_a_community_of_interest_without_a_place_says_its_kind_once(built_site: Path) -> None:
+    slug = "coop-musicians-network"
+    assert RECORDS[slug]["kind"] == "interest" and not RECORDS[slug].get("location")
+    page = re.sub(r"\s+", " ", text_of(html(built_site, f"communities/{slug}/index.html")))
+    cards = re.sub(r"\s+", " ", text_of(html(built_site, "interest/index.html")))
+    for shown in (page, cards):
+        assert "Community of interest" in shown and "Community of interest · Community of interest" not in shown
+
+
 def test_commitments_library_holds_every_commitment(built_site: Path) -> None:
     text = text_of(html(built_site, "commitments/index.html"))
     for record in RECORDS.values():
@@ -211,9 +220,9 @@ def test_home_shows_the_six_newest_communities_latest_first(built_site: Path) ->
 
 
 def test_the_main_element_is_written_cleanly(built_site: Path) -> None:
-    assert '<main id="main" class="wrap">' in html(built_site, "communities/index.html")
+    assert '<main id="main" class="wrap" tabindex="-1">' in html(built_site, "communities/index.html")
     post = next(p for p in (built_site / "blog").rglob("index.html") if p.parent != built_site / "blog")
-    assert '<main id="main" class="wrap" data-pagefind-body>' in post.read_text(encoding="utf-8")
+    assert '<main id="main" class="wrap" tabindex="-1" data-pagefind-body>' in post.read_text(encoding="utf-8")
 
 
 def test_targets_and_reached_values_show_the_number_written(tmp_path: Path) -> None:
@@ -234,3 +243,20 @@ def test_targets_and_reached_values_show_the_number_written(tmp_path: Path) -> N
     assert "2,500 co-ops" in page and "80 households" in page and "reached 0 households" in page
     library = text_of(html(out, "commitments/index.html"))
     assert "Target: 10.05 tonnes" in library and "Target: 2,500 co-ops" in library
+
+
+def test_accessibility_details_of_the_page_chrome(built_site: Path) -> None:
+    """Each found by an axe and keyboard audit of the built site."""
+    page = html(built_site, "communities/leith/index.html")
+    assert 'id="main" class="wrap" tabindex="-1"' in page  # the skip link moves focus, not only the view
+    mini = re.search(r'<div class="mini-map"[^>]*>', page).group(0)
+    assert 'role="region"' in mini and 'role="img"' not in mini  # Leaflet puts buttons and links inside it
+    icon = re.search(r'<link rel="icon" href="(/theme/[^"]+)"', page).group(1)
+    assert (built_site / icon.lstrip("/")).is_file()
+    stats = html(built_site, "stats/index.html")
+    for figure in re.findall(r'<figure class="chart">.*?</figure>', stats, re.S):
+        # The drawing is hidden from screen readers, which get the numbers once, from the table.
+        assert '<svg' in figure and 'aria-hidden="true"' in figure.split("<svg", 1)[1].split(">", 1)[0]
+        assert '<div class="visually-hidden"><table>' in figure and figure.count("<caption>") == 1
+    deserts = html(built_site, "deserts/index.html")
+    assert '<div class="table-scroll" role="region" aria-labelledby="deserts-caption" tabindex="0">' in deserts

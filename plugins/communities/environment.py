@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -102,6 +104,28 @@ def _format(text: str, **variables: Any) -> Markup:
     return Markup(text % {k: v if isinstance(v, (int, float)) else escape(v) for k, v in variables.items()})
 
 
+@functools.cache
+def plural_samples(lang: str) -> dict[str, int]:
+    """The smallest whole number in each of the language's plural categories (CLDR's: one, two, few...)."""
+    locale = Locale.parse("en" if lang == "en" else lang)
+    samples: dict[str, int] = {}
+    for n in range(1000):
+        samples.setdefault(locale.plural_form(n), n)
+    return samples
+
+
+def plural_forms(catalog: NullTranslations, lang: str) -> Any:
+    """`plural_forms(singular, plural)` for templates: the text for each plural category, for a script to pick from.
+
+    A script knows the number only in the browser, and the language's plural rules there
+    (Intl.PluralRules); the catalog's forms are asked for with one number of each category.
+    Babel extracts the strings with the keyword `plural_forms:1,2` (make translations).
+    """
+    def forms(singular: str, plural: str) -> dict[str, str]:
+        return {category: catalog.ngettext(singular, plural, n) for category, n in plural_samples(lang).items()}
+    return forms
+
+
 def tile_origin(url_template: str) -> str:
     """The scheme and host of a tile URL template, for the Content-Security-Policy."""
     if not url_template:
@@ -123,6 +147,7 @@ def configure(generator: Any) -> None:
     env.autoescape = True
     settings = generator.settings
     lang = settings.get("DEFAULT_LANG", "en")
+    catalog: NullTranslations = NullTranslations()
     if "jinja2.ext.InternationalizationExtension" in env.extensions:
         catalog = translations_for(settings["THEME"], lang, settings.get("I18N_GETTEXT_DOMAIN", "messages"))
         env.install_gettext_translations(catalog, newstyle=True)
@@ -133,10 +158,11 @@ def configure(generator: Any) -> None:
     conf["PROJECT_ROOT"] = settings.get("PROJECT_ROOT") or str(Path(settings["PATH"]).parent)
     tags, _ = load_tags(project_path(conf, "COMMUNITIES_TAGS"))
     # Pelican's own article and page templates extend the same base, so they need these too.
-    env.globals.update(conf=conf, json_for_html=json_for_html, tag_labels={k: v["label"] for k, v in tags.items()})
+    env.globals.update(conf=conf, json_for_html=json_for_html, plural_forms=plural_forms(catalog, lang), tag_labels={k: v["label"] for k, v in tags.items()})
     env.filters["tile_origin"] = tile_origin
     env.filters["long_date"] = lambda value: _long_date(value, lang)
     env.filters["number"] = lambda value: _number(value, lang)
+    env.filters["whole"] = whole
     env.bytecode_cache = compiled_templates(project_path(conf, "COMMUNITIES_CACHE_DIR") / "templates", env, settings["THEME"], lang)
 
 
@@ -158,6 +184,11 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
     if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None
     return FileSystemBytecodeCache(str(folder), "%s.jinja")
+
+
+def whole(value: float) -> int:
+    """Rounded half up, as the scripts' Math.round does: a page reads the same before and after they run."""
+    return math.floor(value + 0.5)
 
 
 @functools.lru_cache(maxsize=4096)

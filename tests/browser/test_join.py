@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,7 @@ def test_invalid_email_shows_the_message_next_to_the_field(page, site_url: str) 
     assert field.get_attribute("aria-invalid") == "true"
     assert "f-contact-email-error" in field.get_attribute("aria-describedby").split()
     assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.locator("#error-summary h2").inner_text() == "1 answer needs a fix"
     link = page.locator("#error-summary a")
     assert link.count() == 1
     link.click()
@@ -95,6 +97,7 @@ def test_missing_required_fields_are_reported_from_the_schema(page, site_url: st
     for field in ("f-name", "f-kind", "f-summary", "f-commitments-0-title"):
         assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true", field
         assert page.locator(f"#{field}-error").is_visible(), field
+    assert re.fullmatch(r"\d+ answers need a fix", page.locator("#error-summary h2").inner_text())
     assert page.errors == []
 
 

@@ -45,6 +45,17 @@ def test_markers_appear_from_the_map_data(page, site_url: str, built_site: Path,
     assert page.errors == [] and page.dialogs == []
 
 
+
+def test_clusters_say_how_many_communities_they_hold(page, site_url: str, wait_js) -> None:
+    page.goto(site_url + "/map/")
+    _ready(page, wait_js)
+    page.wait_for_selector(".marker-cluster")
+    labels = page.locator(".marker-cluster").evaluate_all("els => els.map(e => [e.textContent.trim(), e.getAttribute('aria-label')])")
+    assert labels
+    for number, label in labels:
+        assert label == f"{number} communities here: zoom in"
+    assert page.locator("#map-count").inner_text().endswith("communities on the map shown")
+
 def test_a_popup_shows_name_summary_tags_and_a_link(page, site_url: str, wait_js) -> None:
     page.goto(site_url + "/map/?focus=leith")
     _ready(page, wait_js)

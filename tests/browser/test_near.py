@@ -51,3 +51,13 @@ def test_an_unknown_postcode_is_explained(page, site_url: str, wait_js) -> None:
     assert "town" in page.locator("#near-status").inner_text()
     assert page.locator("#near-results > li").count() == 0
     assert page.errors == []
+
+
+@pytest.mark.parametrize(("radius", "expected"), [("25", "1 community within 25 km of Glasgow."),
+                                                  ("100", " communities within 100 km of Glasgow, nearest first.")])
+def test_the_count_says_community_or_communities_as_the_number_needs(page, site_url: str, wait_js, radius: str, expected: str) -> None:
+    page.goto(site_url + f"/near/?q=Glasgow&r={radius}")
+    slugs = _results(page, wait_js)
+    status = page.locator("#near-status").inner_text()
+    assert (len(slugs) == 1) == (radius == "25")
+    assert status.endswith(expected) and status.startswith(str(len(slugs)))

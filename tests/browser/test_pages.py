@@ -39,3 +39,30 @@ def test_the_community_page_draws_its_small_map(page, site_url: str) -> None:
     page.wait_for_load_state("load")
     assert page.locator("#mini-map .leaflet-interactive").count() == 1
     assert page.errors == []
+
+
+def _cards(page) -> list[dict[str, str]]:
+    return page.evaluate("""Array.from(document.querySelectorAll('#directory-list .card')).filter(c => !c.hidden)
+        .map(c => ({slug: c.dataset.slug, joined: c.dataset.joined || '', region: c.dataset.region || ''}))""")
+
+
+def test_directory_sorts_newest_first_and_by_region_keeping_name_order_within(page, site_url: str) -> None:
+    page.goto(site_url + "/communities/")
+    # Three communities that joined on one day: newest first must still list them in name order.
+    page.evaluate("Array.from(document.querySelectorAll('#directory-list .card')).slice(0, 3).forEach(c => c.dataset.joined = '2030-01-01')")
+    by_name = _cards(page)
+    page.select_option("#f-sort", "joined")
+    dated = sorted((c for c in by_name if c["joined"]), key=lambda c: c["joined"], reverse=True)  # stable: ties by name
+    assert _cards(page) == dated + [c for c in by_name if not c["joined"]]
+    page.select_option("#f-sort", "region")
+    menu = page.evaluate("Array.from(document.querySelectorAll('#f-region option')).map(o => o.value).filter(Boolean)")
+    assert _cards(page) == sorted(by_name, key=lambda c: menu.index(c["region"]) if c["region"] else len(menu))
+    page.select_option("#f-sort", "name")
+    assert _cards(page) == by_name
+
+
+def test_directory_name_filter_ignores_accents_and_case(page, site_url: str) -> None:
+    page.goto(site_url + "/communities/")
+    page.fill("#f-q", "RIGH CO-OP")
+    assert [c["slug"] for c in _cards(page)] == ["port-righ"]
+    assert page.locator(".card:visible .card-title").inner_text() == "Port Rìgh Co-operative Community"

@@ -6,6 +6,7 @@
   if (!cfgEl) { return; }
   var cfg = JSON.parse(cfgEl.textContent), S = cfg.strings || {};
   var format = window.siteFormat || function (t, v) { return String(t).replace(/\{(\w+)\}/g, function (m, k) { return k in v ? v[k] : m; }); };
+  var plural = window.sitePlural || function (f, n) { return typeof f === "string" ? f : f[n === 1 ? "one" : "other"] || f.other; };
   var form = document.getElementById("deserts-form"), select = document.getElementById("deserts-km");
   var rows = document.getElementById("deserts-rows"), count = document.getElementById("deserts-count");
   var map = window.L && window.siteMaps ? window.siteMaps[cfg.frame] : null;
@@ -52,7 +53,7 @@
       n += 1;
       var tr = el("tr");
       tr.appendChild(el("th", { scope: "row" }, t[0]));
-      tr.appendChild(el("td", { "class": "num" }, Number(t[3]).toLocaleString()));
+      tr.appendChild(el("td", { "class": "num" }, (window.siteNumber || String)(t[3])));
       var td = el("td");
       if (t[5]) { td.appendChild(el("a", { href: cfg.page.replace("{slug}", encodeURIComponent(t[5])) }, t[6] || t[5])); } else { td.textContent = S.none; }
       tr.appendChild(td);
@@ -61,7 +62,7 @@
     });
     rows.textContent = "";
     rows.appendChild(frag);
-    count.textContent = format(S.count, { num: n, total: towns.length, km: limit });
+    count.textContent = format(plural(S.count, n), { num: n, total: towns.length, km: limit });
   }
 
   function apply(keepUrl) {

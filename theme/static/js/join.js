@@ -37,6 +37,7 @@
   function format(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (m, key) { return key in values ? values[key] : m; });
   }
+  var plural = window.sitePlural || function (f, n) { return typeof f === "string" ? f : f[n === 1 ? "one" : "other"] || f.other; };
 
   // --- the form's structure ------------------------------------------------------------
 
@@ -349,7 +350,7 @@
       list.appendChild(li);
     });
     var n = list.children.length;
-    summary.querySelector("h2").textContent = n === 1 ? S.errorTitle : format(S.errorsTitle, { n: n });
+    summary.querySelector("h2").textContent = format(plural(S.errorsTitle, n), { n: n });
     summary.hidden = false;
     summary.focus();
   }

@@ -11,6 +11,7 @@
   var map = window.siteMaps && window.siteMaps[cfg.frame];
   if (!map) { return; }
   var format = window.siteFormat || function (t, v) { return String(t).replace(/\{(\w+)\}/g, function (m, k) { return k in v ? v[k] : m; }); };
+  var plural = window.sitePlural || function (f, n) { return typeof f === "string" ? f : f[n === 1 ? "one" : "other"] || f.other; };
   var KIND_INTEREST = 1, AREA_BITS = { action: 2, enterprise: 4 };
   var FILTERS = ["q", "tag", "kind", "area", "region"];
 
@@ -90,7 +91,22 @@
 
   // --- the markers ---------------------------------------------------------------------------
   var data, markers = [], haystack = [], shown = [], records = {};
-  var cluster = L.markerClusterGroup ? L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50 })
+  // A cluster is a button: it says how many communities it holds, not just a number.
+  var ClusterIcon = L.DivIcon.extend({
+    createIcon: function (old) {
+      var div = L.DivIcon.prototype.createIcon.call(this, old);
+      div.setAttribute("aria-label", this.options.label);
+      return div;
+    }
+  });
+  function clusterIcon(group) {
+    var n = group.getChildCount();
+    return new ClusterIcon({
+      html: "<div><span>" + n + "</span></div>", iconSize: new L.Point(40, 40), label: format(plural(S.cluster, n), { count: n }),
+      className: "marker-cluster marker-cluster-" + (n < 10 ? "small" : n < 100 ? "medium" : "large")
+    });
+  }
+  var cluster = L.markerClusterGroup ? L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50, iconCreateFunction: clusterIcon })
     : L.layerGroup();
   cluster.addTo(map);
   map.communitiesLayer = cluster;
@@ -198,7 +214,7 @@
     }
     renderList(matches);
     if (countEl) {
-      countEl.textContent = matches.length ? format(S.shown, { shown: matches.length, total: markers.length }) : S.none;
+      countEl.textContent = matches.length ? format(plural(S.shown, markers.length), { shown: matches.length, total: markers.length }) : S.none;
     }
     if (fit && matches.length) {
       var bounds = L.latLngBounds(matches.map(function (j) { return [data.lat[j], data.lon[j]]; }));

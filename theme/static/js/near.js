@@ -7,6 +7,7 @@
   if (!cfgEl || !form) { return; }
   var cfg = JSON.parse(cfgEl.textContent), S = cfg.strings || {};
   var format = window.siteFormat || function (t, v) { return String(t).replace(/\{(\w+)\}/g, function (m, k) { return k in v ? v[k] : m; }); };
+  var plural = window.sitePlural || function (f, n) { return typeof f === "string" ? f : f[n === 1 ? "one" : "other"] || f.other; };
   var statusEl = document.getElementById("near-status"), list = document.getElementById("near-results");
   var input = form.elements.q, radius = form.elements.r, locate = document.getElementById("near-locate");
   var places = null, data = null, folded = [], last = null, records = {};
@@ -86,7 +87,7 @@
     found.sort(function (a, b) { return a[0] - b[0] || (data.name[a[1]] < data.name[b[1]] ? -1 : 1); });
     list.textContent = "";
     var values = { count: found.length, radius: r, place: where.name };
-    say(found.length === 0 ? format(S.none, values) : found.length === 1 ? format(S.foundOne, values) : format(S.found, values));
+    say(format(found.length === 0 ? S.none : plural(S.found, found.length), values));
     found.slice(0, cfg.listLimit || 50).forEach(function (hit, n) {
       var i = hit[1], li = el("li", { "data-slug": data.slug[i] });
       var head = el("p", { "class": "near-head" });
