@@ -47,6 +47,16 @@ def test_labels_and_help_come_from_the_schema(root: Path) -> None:
     assert by_path["website"].widget == "url"
 
 
+
+def test_help_written_for_the_file_is_replaced_by_help_written_for_the_form(root: Path) -> None:
+    """A description speaks to someone editing YAML ("Put it in quotes", "true"); `x-form-help` to someone filling a form."""
+    schema, _, fields = load(root)
+    by_path = {f.path: f for f in joinform.walk(fields)}
+    for path in ("kind", "tags", "location.country", "location.publish_postcode"):
+        text = by_path[path].description
+        assert text and not any(word in text for word in ("quotes", "true", "false", "data/tags.yaml", "place:", "interest:")), (path, text)
+    assert by_path["location.country"].description == schema["properties"]["location"]["properties"]["country"]["x-form-help"]
+
 def test_required_and_conditionally_required_fields_are_marked(root: Path) -> None:
     schema, _, fields = load(root)
     by_path = {f.path: f for f in joinform.walk(fields)}

@@ -103,7 +103,8 @@ def _field(key: str, sub: dict[str, Any], parent: str, required: bool, tags: dic
            required_when: str = "") -> Field:
     path = f"{parent}.{key}" if parent else key
     label = sub.get("title", key.replace("_", " ").capitalize())
-    description = sub.get("description", "")
+    # `description` speaks to someone editing the YAML file; `x-form-help`, where given, to someone filling the form.
+    description = sub.get("x-form-help", sub.get("description", ""))
     kind = sub.get("type")
     common: dict[str, Any] = {"key": key, "path": path, "label": label, "description": description,
                               "required": required, "required_when": required_when}
