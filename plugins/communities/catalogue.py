@@ -6,6 +6,7 @@ Templates only ever read these; they never group, count or sort themselves.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -123,6 +124,7 @@ def build(communities: list[Community], vocabulary: dict[str, dict[str, str]], t
     )
 
 
+@functools.lru_cache(maxsize=65536)  # a site has far fewer region names than records
 def _fold(text: str) -> str:
     """How people tell names apart: not by case, accents, spacing or punctuation ("St. Albans" is "st albans")."""
     plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
