@@ -43,3 +43,11 @@ def test_region_slugs_never_clash() -> None:
     built = catalogue.build([community("a", "A", "Down"), community("b", "B", "Down", country="IE"),
                              community("c", "C", "Down IE")], {}, dt.date(2026, 11, 24))
     assert sorted(built.region_of.values()) == sorted(r.slug for r in built.regions)
+
+
+def test_the_growth_chart_counts_the_communities_it_cannot_place() -> None:
+    import dataclasses
+
+    undated = dataclasses.replace(community("b", "B", "Leeds"), joined="")
+    stats = catalogue.build([community("a", "A", "Leeds"), undated], {}, dt.date(2026, 11, 24)).stats
+    assert stats.undated == 1 and stats.by_year[-1].value == 1

@@ -260,3 +260,4 @@ def test_accessibility_details_of_the_page_chrome(built_site: Path) -> None:
         assert '<div class="visually-hidden"><table>' in figure and figure.count("<caption>") == 1
     deserts = html(built_site, "deserts/index.html")
     assert '<div class="table-scroll" role="region" aria-labelledby="deserts-caption" tabindex="0">' in deserts
+

@@ -62,6 +62,7 @@ class Stats:
     cooperatives: int
     review_due: int
     by_year: tuple[Bar, ...]
+    undated: int  # communities with no `joined`, which the growth chart cannot place
     by_area_status: dict[str, tuple[Bar, ...]]
     top_tags: tuple[Bar, ...]
     top_regions: tuple[Bar, ...]
@@ -178,6 +179,7 @@ def _stats(ordered: list[Community], tags: list[Tag], due: set[str], regions: li
         cooperatives=sum(len(c.cooperatives) for c in ordered),
         review_due=len(due),
         by_year=tuple(cumulative),
+        undated=sum(1 for c in ordered if not c.joined),
         by_area_status=by_area_status,
         top_tags=tuple(Bar(t.label, len(t.communities), t.slug) for t in top),
         top_regions=tuple(Bar(r.name, len(r.communities), r.slug) for r in busiest),
