@@ -133,8 +133,9 @@ def json_ld(c: Community, site_url: str = "") -> dict[str, Any]:
         "name": c.name,
         "description": c.summary,
         "url": c.website or community_url(site_url, c.slug),
-        "keywords": ", ".join(c.tags),
     }
+    if c.tags:  # an empty value would be read as one; what a record does not say is left out
+        org["keywords"] = ", ".join(c.tags)
     if c.contact_url:
         org["contactPoint"] = {"@type": "ContactPoint", "url": c.contact_url}
     # No e-mail here: the page shows it obfuscated, and JSON-LD would hand it to harvesters.
@@ -147,7 +148,7 @@ def json_ld(c: Community, site_url: str = "") -> dict[str, Any]:
             "address": {
                 "@type": "PostalAddress",
                 "addressLocality": c.location.place,
-                "addressRegion": c.location.region,
+                **({"addressRegion": c.location.region} if c.location.region else {}),
                 "addressCountry": c.location.country,
             },
         }
