@@ -51,3 +51,9 @@ def test_the_growth_chart_counts_the_communities_it_cannot_place() -> None:
     undated = dataclasses.replace(community("b", "B", "Leeds"), joined="")
     stats = catalogue.build([community("a", "A", "Leeds"), undated], {}, dt.date(2026, 11, 24)).stats
     assert stats.undated == 1 and stats.by_year[-1].value == 1
+
+
+def test_a_region_is_shown_as_most_of_its_members_spell_it_and_on_a_tie_as_the_first_by_name() -> None:
+    most = regions_of(community("a", "A", "leith"), community("b", "B", "Leith"), community("c", "C", "Leith"))
+    tie = regions_of(community("b", "B", "Leith"), community("a", "A", "leith"))
+    assert [r.name for r in most] == ["Leith"] and [r.name for r in tie] == ["leith"]

@@ -141,9 +141,10 @@ def _regions(ordered: list[Community]) -> tuple[list[Region], dict[str, str]]:
     region_of = {}
     used: set[str] = set()
     for (country, _key), members in sorted(groups.items()):
-        # Shown as most of its members write it; on a tie, as the first in name order does.
+        # Shown as most of its members write it; on a tie, as the first in name order does (most_common keeps
+        # the order first seen among equal counts).
         spellings = Counter((c.location.region or c.location.place).strip() for c in members if c.location)
-        name = max(spellings, key=lambda s: (spellings[s], -list(spellings).index(s)))
+        name = spellings.most_common(1)[0][0]
         slug = _unused(slugify(name), country, used)
         regions.append(Region(slug, name, country, COUNTRY_NAMES.get(country, country), tuple(members)))
         for c in members:
