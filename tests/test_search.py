@@ -68,7 +68,7 @@ def test_every_community_is_indexed_once_from_its_record(built_site: Path, index
     for r in records:
         page = indexed[f"/communities/{r['slug']}/"]
         assert page["meta"]["title"] == r["name"].strip()
-        want = {k: sorted(v) for k, v in search_records.filters(r).items() if v}
+        want = {k: sorted(v) for k, v in search_records.filters(r, search_records.FilterLabels(tags=labels)).items() if v}
         assert {k: sorted(v) for k, v in page["filters"].items()} == want, r["slug"]
         content = page["content"]
         assert " ".join(r["summary"].split()) in content
@@ -78,7 +78,10 @@ def test_every_community_is_indexed_once_from_its_record(built_site: Path, index
         for tag in r.get("tags", []):
             assert labels[tag] in content, (r["slug"], tag)
     leith = indexed["/communities/leith/"]
-    assert {"tag", "region", "kind", "area"} <= set(leith["filters"])
+    # Pagefind's interface shows filter names and values as indexed: they are the directory's words, not slugs.
+    assert leith["filters"]["Kind"] == ["Place"] and leith["filters"]["Commitment area"] == ["Co-operative action", "Co-operative enterprise"]
+    assert sorted(leith["filters"]["Tag"]) == sorted(labels[t] for t in next(r for r in records if r["slug"] == "leith")["tags"])
+    assert leith["filters"]["Region"] == ["Edinburgh"]
 
 
 def test_descriptions_are_searchable_as_the_page_shows_them(indexed: dict[str, dict], records: list[dict]):
@@ -100,7 +103,7 @@ def test_only_the_main_content_of_a_community_is_indexed(indexed: dict[str, dict
             assert "Local co-ops we promote" not in content and "Not reviewed yet" not in content, url
             assert not page["anchors"], url
     leith = indexed["/communities/leith/"]["content"]
-    assert "".join(indexed["/communities/leith/"]["filters"]["tag"]) not in leith
+    assert "".join(indexed["/communities/leith/"]["filters"]["Tag"]) not in leith
 
 
 def test_news_and_handbook_pages_are_indexed_and_listings_are_not(built_site: Path, indexed: dict[str, dict]):
@@ -155,17 +158,19 @@ def test_a_lean_page_escapes_what_contributors_wrote():
               "location": {"place": "Leith", "region": "Edinburgh", "country": "GB"}, "tags": ["food"],
               "commitments": [{"area": "action", "title": "Swap <i>", "measure": "m", "status": "planned",
                                "description": "# Heading\n\nText"}]}
-    page = search_records.community_page(record, {"food": "Food"}, "en")
+    page = search_records.community_page(record, search_records.FilterLabels(tags={"food": "Food"}), "en")
     assert "<script>" not in page and "<img" not in page and "javascript:" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Co-op" in page and "A &amp; B &lt;b&gt;" in page
     assert "<strong>world</strong>" in page and "<h3>Heading</h3>" in page  # description headings sit below the page's own
-    assert '<span data-pagefind-filter="region">Edinburgh</span>' in page and '<body data-pagefind-body>' in page
-    assert search_records.filters(record) == {"tag": ["food"], "region": ["Edinburgh"], "kind": ["place"], "area": ["action"]}
+    assert '<span data-pagefind-filter="Region">Edinburgh</span>' in page and '<body data-pagefind-body>' in page
+    assert search_records.filters(record, search_records.FilterLabels(tags={"food": "Food"})) == {
+        "Tag": ["Food"], "Region": ["Edinburgh"], "Kind": ["Place"], "Commitment area": ["Co-operative action"]}
 
 
 def test_interest_communities_have_no_region():
     record = {"name": "Growers", "kind": "interest", "summary": "s", "commitments": [{"area": "enterprise", "title": "t"}]}
-    assert search_records.filters(record) == {"tag": [], "region": [], "kind": ["interest"], "area": ["enterprise"]}
+    assert search_records.filters(record, search_records.FilterLabels()) == {
+        "Tag": [], "Region": [], "Kind": ["Community of interest"], "Commitment area": ["Co-operative enterprise"]}
     assert search_records.where(record) == ""
 
 
@@ -188,7 +193,7 @@ def test_index_output_feeds_pagefind_a_scratch_folder_and_mirrors_the_index_into
     stale.parent.mkdir(parents=True)
     stale.write_text("words of a removed record")
     rec = {"name": "X", "kind": "interest", "summary": "s", "commitments": []}
-    done = search.index_output(site, [("x", rec), ("y", rec), ("z", rec)], {}, "en")
+    done = search.index_output(site, [("x", rec), ("y", rec), ("z", rec)], search_records.FilterLabels(), "en")
     assert [pages for pages, _ in seen] == [["communities/x/index.html", "communities/z/index.html", "resources/a/index.html"],
                                             ["communities/y/index.html"]]
     first, second = (bundle for _, bundle in seen)
@@ -234,11 +239,12 @@ def test_pagefind_missing_is_explained(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_search_index_setting_turns_it_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     ran = []
-    monkeypatch.setattr(search, "index_built_site", lambda site, lang=None: ran.append((site, lang)) or search.Indexed(0, (), 0.0))
+    monkeypatch.setattr(search, "index_built_site",
+                        lambda site, lang=None, theme=None: ran.append((site, lang, theme)) or search.Indexed(0, (), 0.0))
     search.index_site(types.SimpleNamespace(settings={"COMMUNITIES_SEARCH_INDEX": False}, output_path=str(tmp_path)))
     assert ran == []
-    search.index_site(types.SimpleNamespace(settings={"DEFAULT_LANG": "cy"}, output_path=str(tmp_path)))
-    assert ran == [(tmp_path, "cy")]
+    search.index_site(types.SimpleNamespace(settings={"DEFAULT_LANG": "cy", "THEME": "my-theme"}, output_path=str(tmp_path)))
+    assert ran == [(tmp_path, "cy", Path("my-theme"))]  # the site's own theme names its filters
 
 
 def test_the_entry_point_indexes_a_built_site_as_the_build_does(built_site: Path, indexed: dict[str, dict], tmp_path: Path):
@@ -257,3 +263,19 @@ def test_the_entry_point_explains_a_folder_that_is_not_a_built_site(tmp_path: Pa
                             cwd=ROOT, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert result.returncode == 1
     assert "open data is missing" in result.stderr and "Traceback" not in result.stderr
+
+
+
+def test_filter_labels_come_from_the_site_language_and_are_words_the_catalog_has():
+    """The names are the directory's own filter labels, so a translated site's search speaks its language."""
+    from babel.messages.pofile import read_po
+    from communities import environment
+
+    english = search_records.FilterLabels()
+    words = [english.tag, english.region, english.kind, english.area, *english.kinds.values(), *english.areas.values()]
+    with (ROOT / "theme/translations/messages.pot").open("rb") as handle:
+        known = {m.id for m in read_po(handle)}
+    assert set(words) <= known
+    welsh = search_records.filter_labels(environment.translations_for(ROOT / "theme", "cy").gettext, {"food": "Bwyd"})
+    assert welsh.tags == {"food": "Bwyd"}
+    assert welsh.kind == environment.translations_for(ROOT / "theme", "cy").gettext("Kind")

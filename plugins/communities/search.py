@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from . import search_records
+from .environment import translations_for
 from .files import mirror
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 600
+THEME = Path(__file__).resolve().parents[2] / "theme"  # the project's theme, for a site indexed on its own
 BUNDLE = "pagefind"
 #: Indexed at once, one Pagefind each. theme/templates/search.html merges part 2 when there are two communities or more.
 PARTS = 2
@@ -146,7 +148,7 @@ def _scratch(pages: int) -> str | None:
     return None  # the system's temporary folder
 
 
-def index_output(site: Path, records: Sequence[tuple[str, dict[str, Any]]], tag_labels: dict[str, str], lang: str) -> Indexed:
+def index_output(site: Path, records: Sequence[tuple[str, dict[str, Any]]], labels: search_records.FilterLabels, lang: str) -> Indexed:
     """Build `site/pagefind/` from the community records and the site's marked pages.
 
     Pagefind writes a fresh index into the scratch folder, which is then mirrored
@@ -163,7 +165,7 @@ def index_output(site: Path, records: Sequence[tuple[str, dict[str, Any]]], tag_
         def parts() -> Iterator[tuple[Path, Path]]:
             for part, part_records in enumerate(search_records.split(records, PARTS), start=1):
                 source = Path(scratch) / f"part-{part}"
-                search_records.write_community_pages(source, part_records, tag_labels, lang)
+                search_records.write_community_pages(source, part_records, labels, lang)
                 if part == 1:
                     pages.extend(search_records.copy_marked_pages(site, source, skip=[BUNDLE]))
                 yield source, bundle_path(fresh, part)
@@ -192,9 +194,12 @@ def site_language(site: Path) -> str:
     return match.group(1) if match else "en"
 
 
-def index_built_site(site: Path, lang: str | None = None) -> Indexed:
-    records, labels = published_records(site)
-    return index_output(site, records, labels, lang or site_language(site))
+def index_built_site(site: Path, lang: str | None = None, theme: Path = THEME) -> Indexed:
+    """Index a built site; its filters are named and valued in its language, from the theme's catalog."""
+    records, tag_labels = published_records(site)
+    lang = lang or site_language(site)
+    labels = search_records.filter_labels(translations_for(theme, lang).gettext, tag_labels)
+    return index_output(site, records, labels, lang)
 
 
 def index_site(pelican: Any) -> None:
@@ -203,7 +208,7 @@ def index_site(pelican: Any) -> None:
 
     if not resolve(pelican.settings)[0]["COMMUNITIES_SEARCH_INDEX"]:
         return
-    done = index_built_site(Path(pelican.output_path), pelican.settings.get("DEFAULT_LANG") or "en")
+    done = index_built_site(Path(pelican.output_path), pelican.settings.get("DEFAULT_LANG") or "en", Path(pelican.settings["THEME"]))
     log.info("communities: search index of %d communities and %d pages built in %.1fs", done.communities, len(done.pages), done.seconds)
 
 

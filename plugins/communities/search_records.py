@@ -17,7 +17,8 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,16 +41,41 @@ def markdown_html(source: str) -> str:
     return gfm_html(source)
 
 
-def filters(data: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The filters a community page has always had: tag slugs, region (or place), kind and commitment areas."""
+@dataclass(frozen=True)
+class FilterLabels:
+    """The search page's filters as its visitors read them: Pagefind's interface shows each filter's name and
+    values as they are indexed, so they are indexed in the site's language, not as field names and slugs."""
+
+    tag: str = "Tag"
+    region: str = "Region"
+    kind: str = "Kind"
+    area: str = "Commitment area"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=lambda: {"place": "Place", "interest": "Community of interest"})
+    areas: Mapping[str, str] = field(default_factory=lambda: {"action": "Co-operative action", "enterprise": "Co-operative enterprise"})
+
+
+def filter_labels(gettext: Callable[[str], str], tag_labels: Mapping[str, str]) -> FilterLabels:
+    """The labels in the catalog's language; the words are the ones the directory's own filters use."""
+    english = FilterLabels()
+    return FilterLabels(
+        tag=gettext(english.tag), region=gettext(english.region), kind=gettext(english.kind), area=gettext(english.area),
+        tags=dict(tag_labels), kinds={k: gettext(v) for k, v in english.kinds.items()},
+        areas={k: gettext(v) for k, v in english.areas.items()},
+    )
+
+
+def filters(data: Mapping[str, Any], labels: FilterLabels) -> dict[str, list[str]]:
+    """The filters a community page has always had: tags, region (or place), kind and commitment areas, by label."""
     loc = data.get("location") or {}
     areas = {str(k.get("area", "")) for k in data.get("commitments", [])}
     region = str(loc.get("region") or loc.get("place") or "").strip()
+    kind = str(data.get("kind", ""))
     return {
-        "tag": [str(t) for t in data.get("tags", [])],
-        "region": [region] if region else [],
-        "kind": [str(data.get("kind", ""))],
-        "area": [a for a in AREAS if a in areas],
+        labels.tag: [labels.tags.get(str(t), str(t)) for t in data.get("tags", [])],
+        labels.region: [region] if region else [],
+        labels.kind: [labels.kinds.get(kind, kind)],
+        labels.area: [labels.areas[a] for a in AREAS if a in areas],
     }
 
 
@@ -59,7 +85,7 @@ def where(data: Mapping[str, Any]) -> str:
     return f"{place}, {region}" if region and region != place else place
 
 
-def community_page(data: Mapping[str, Any], tag_labels: Mapping[str, str], lang: str) -> str:
+def community_page(data: Mapping[str, Any], labels: FilterLabels, lang: str) -> str:
     """The lean page Pagefind indexes for one community: its main content and filters, nothing else."""
     e = html.escape
     name = str(data["name"]).strip()
@@ -73,13 +99,13 @@ def community_page(data: Mapping[str, Any], tag_labels: Mapping[str, str], lang:
     for k in data.get("commitments", []):
         parts.append(f"<h2>{e(str(k.get('title', '')))}</h2>")
         parts.append(markdown_html(str(k.get("description", ""))))
-    tags = [tag_labels.get(str(t), str(t)) for t in data.get("tags", [])]
+    tags = [labels.tags.get(str(t), str(t)) for t in data.get("tags", [])]
     if tags:
         parts.append(f"<p>{e(', '.join(tags))}</p>")
     # Filter values are read from the text of ignored elements: filtered on, never searched as words.
     parts.append("<div data-pagefind-ignore>")
-    for key, values in filters(data).items():
-        parts.extend(f'<span data-pagefind-filter="{key}">{e(v)}</span>' for v in values)
+    for key, values in filters(data, labels).items():
+        parts.extend(f'<span data-pagefind-filter="{e(key)}">{e(v)}</span>' for v in values)
     parts.append("</div></body></html>\n")
     return "".join(parts)
 
@@ -91,7 +117,7 @@ def split(records: Sequence[T], parts: int) -> list[list[T]]:
 
 
 def write_community_pages(folder: Path, records: Iterable[tuple[str, Mapping[str, Any]]],
-                          tag_labels: Mapping[str, str], lang: str) -> int:
+                          labels: FilterLabels, lang: str) -> int:
     """Write `folder/communities/<slug>/index.html` for every (slug, record data); returns how many."""
     count = 0
     base = folder / COMMUNITY_DIR
@@ -99,7 +125,7 @@ def write_community_pages(folder: Path, records: Iterable[tuple[str, Mapping[str
     for slug, data in records:
         page = base / slug
         page.mkdir()
-        (page / "index.html").write_text(community_page(data, tag_labels, lang), encoding="utf-8")
+        (page / "index.html").write_text(community_page(data, labels, lang), encoding="utf-8")
         count += 1
     return count
 
