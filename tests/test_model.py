@@ -54,3 +54,8 @@ def test_a_review_of_any_commitment_counts_as_looking_back() -> None:
     assert dataclasses.replace(leith, last_reviewed="2026-05-01").looked_back == "2026-05-01"
     never = dataclasses.replace(leith, commitments=(_commitment(10),))
     assert never.looked_back == "" and never.review_due(dt.date(2026, 11, 24))
+
+
+def test_whole_numbers_round_half_up_as_the_scripts_do() -> None:
+    """/deserts/ showed 18.5 km as 18 without JavaScript (half to even) and 19 with it (Math.round)."""
+    assert [model.round_half_up(x) for x in (18.5, 28.5, 12.5, 0.49, 2.0)] == [19, 29, 13, 0, 2]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup, escape
 
 from .files import code_fingerprint, package_version, salted_folder
+from .model import round_half_up
 from .records import load_tags
 from .rendering import json_for_html
 from .settings import project_path, resolve
@@ -162,7 +162,7 @@ def configure(generator: Any) -> None:
     env.filters["tile_origin"] = tile_origin
     env.filters["long_date"] = lambda value: _long_date(value, lang)
     env.filters["number"] = lambda value: _number(value, lang)
-    env.filters["whole"] = whole
+    env.filters["whole"] = round_half_up
     env.bytecode_cache = compiled_templates(project_path(conf, "COMMUNITIES_CACHE_DIR") / "templates", env, settings["THEME"], lang)
 
 
@@ -184,11 +184,6 @@ def compiled_templates(root: Path, env: Environment, theme: str | Path, lang: st
     if folder is None:  # a read-only checkout: templates are compiled each build, as without a cache
         return None
     return FileSystemBytecodeCache(str(folder), "%s.jinja")
-
-
-def whole(value: float) -> int:
-    """Rounded half up, as the scripts' Math.round does: a page reads the same before and after they run."""
-    return math.floor(value + 0.5)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -63,7 +63,7 @@ class Commitment:
         share = self.progress
         if share is None:
             return None
-        whole = math.floor(share * 100 + 0.5)
+        whole = round_half_up(share * 100)
         if 0 < share < 1:
             whole = min(max(whole, 1), 99)
         return whole
@@ -162,6 +162,12 @@ def with_point(community: Community, point: Point) -> Community:
     placed.__dict__.update(community.__dict__)
     placed.__dict__["point"] = point
     return placed
+
+
+def round_half_up(value: float) -> int:
+    """As the scripts' Math.round does (Python's round() goes half to even): a page reads the same before and
+    after they run, and 12.5% is 13%."""
+    return math.floor(value + 0.5)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
