@@ -391,3 +391,32 @@ def test_output_files_deleted_by_hand_are_made_again(tmp_path: Path) -> None:
 
     _build_edit_build(out, _own_cache_config(tmp_path), delete)
     assert {name: (out / name).read_bytes() for name in gone} == before
+
+
+def test_a_build_that_stops_while_writing_leaves_no_page_taken_for_unchanged(tmp_path: Path) -> None:
+    """Pages written before the failure are newer than the page fingerprints say: the next build must not keep them."""
+    data = tmp_path / "records"
+    shutil.copytree(ROOT / "data/communities", data)
+    conf, out = _own_cache_config(tmp_path), tmp_path / "out"
+    leith = data / "leith.yaml"
+    original = leith.read_text(encoding="utf-8")
+
+    def build(output: Path, config: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(output), "--communities", str(data),
+                               "--no-search", "--config", str(config)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+    assert build(out, conf).returncode == 0
+    leith.write_text(original.replace("summary: Neighbours in Leith", "summary: Friends in Leith"), encoding="utf-8")
+    blocked = out / "data/communities.csv"
+    blocked.unlink()
+    blocked.mkdir()  # the listings are written with the new summary, then the open data cannot be
+    assert build(out, conf).returncode != 0
+    assert "Friends in Leith" in (out / "communities/index.html").read_text(encoding="utf-8")
+    blocked.rmdir()
+    leith.write_text(original, encoding="utf-8")  # back to what the last finished build saw
+    assert build(out, conf).returncode == 0
+    (tmp_path / "cold").mkdir()
+    cold = tmp_path / "cold" / "out"
+    assert build(cold, _own_cache_config(tmp_path / "cold")).returncode == 0
+    rebuilt, fresh = tree(out), tree(cold)
+    assert [name for name in fresh if rebuilt.get(name) != fresh[name]] == []

@@ -456,8 +456,14 @@ class Manifest:
     def __init__(self, folder: Path, root: Path) -> None:
         self.store = ShardedStore(folder, "pages-2")
         self.root = root
-        self.old: dict[str, str] = self.store.load()
+        # Marked while a build writes: one that stopped part way may have left files newer than what it says they
+        # were made from, so the next build trusts none of it (and makes everything again).
+        self.writing = folder.with_name(folder.name + ".writing")
+        self.old: dict[str, str] = {} if self.writing.exists() else self.store.load()
         self.new: dict[str, str] = {}
+        with contextlib.suppress(OSError):  # a read-only cache: nothing is kept, so nothing can be trusted wrongly
+            self.writing.parent.mkdir(parents=True, exist_ok=True)
+            self.writing.touch()
 
     def stale(self, save_as: str, *inputs: Any, present: bool | None = None) -> bool:
         """Whether the file must be made: its inputs changed, or it is missing (`present`, when the caller already knows)."""
@@ -473,6 +479,7 @@ class Manifest:
             (self.root / gone).unlink(missing_ok=True)
         if self.new != self.old:
             self.store.save(self.new)
+        self.writing.unlink(missing_ok=True)
 
 
 _FORKED: dict[str, Any] = {}
