@@ -154,7 +154,7 @@ def test_a_rebuild_with_nothing_to_render_keeps_the_markdown_cache(tmp_path: Pat
 def test_the_number_of_workers_does_not_make_pages_stale(tmp_path: Path) -> None:
     import re
 
-    conf = _own_cache_config(tmp_path)
+    conf = _own_cache_config(tmp_path, COMMUNITIES_QUICK_REBUILD="False")  # the full build's page keys
     out = tmp_path / "out"
     assert build_site(out, None, "--no-search", "--config", str(conf)).returncode == 0
     result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(out), "--no-search", "--config", str(conf),
@@ -341,6 +341,8 @@ def _mutate(path: Path, kind: str, rng) -> None:
         path, d["name"] = path.with_name(path.stem + "-two.yaml"), d["name"] + " Two"
     elif kind == "summary":
         d["summary"] = d["summary"][:150] + f" ({rng.randint(0, 999)})"
+    elif kind == "description":  # only its own page and the open data show it: a quick rebuild (incremental.py)
+        d["description"] += f"\n\nEdited, step {rng.randint(0, 999)}: « à la mode »."
     elif kind == "status":
         now = d["commitments"][0]["status"]
         d["commitments"][0]["status"] = rng.choice([s for s in ("planned", "in-progress", "achieved", "paused", "dropped") if s != now])
@@ -370,7 +372,7 @@ def test_rebuilds_after_edits_to_random_records_are_the_sites_cold_builds_make(t
 
     rng = random.Random(4)
     build(tmp_path / "out", "kept")
-    for step, kind in enumerate(("remove", "copy", "co-op", "status", "review", "summary")):
+    for step, kind in enumerate(("remove", "copy", "description", "co-op", "status", "review", "summary", "description")):
         _mutate(rng.choice(sorted(data.glob("*.yaml"))), kind, rng)
         build(tmp_path / "out", "kept")
         build(tmp_path / f"out-cold{step}", f"cold{step}")
@@ -397,7 +399,7 @@ def test_a_build_that_stops_while_writing_leaves_no_page_taken_for_unchanged(tmp
     """Pages written before the failure are newer than the page fingerprints say: the next build must not keep them."""
     data = tmp_path / "records"
     shutil.copytree(ROOT / "data/communities", data)
-    conf, out = _own_cache_config(tmp_path), tmp_path / "out"
+    conf, out = _own_cache_config(tmp_path, COMMUNITIES_QUICK_REBUILD="False"), tmp_path / "out"
     leith = data / "leith.yaml"
     original = leith.read_text(encoding="utf-8")
 

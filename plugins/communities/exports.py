@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -54,9 +56,32 @@ def geojson(communities: list[Community], site_url: str = "") -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A site-wide file made of each record's piece, in directory order, between a head and a tail.
+
+    Written this way, not re-encoded as a whole, so that each record's piece is made once and kept
+    between builds, and a quick rebuild can replace one record's piece in the file it wrote last time.
+    """
+
+    head: str
+    sep: str
+    tail: str
+
+    def text(self, pieces: Iterable[str]) -> str:
+        """The file; a record with no piece (an empty one) is not in it."""
+        return self.head + self.sep.join(p for p in pieces if p) + self.tail
+
+
+# Compact JSON of a list is its items' JSON joined by commas: dumps(...) of the whole, from the records' dumps.
+ALL_JSON = Joined("[", ",", "]\n")
+ALL_GEOJSON = Joined('{"type":"FeatureCollection","features":[', ",", "]}\n")
+ALL_CSV = Joined(",".join(CSV_FIELDS) + "\n", "", "")
+
+
 def geojson_text(feature_texts: list[str]) -> str:
     """dumps(geojson(...)) from each feature's dumps text (kept between builds), without building it again."""
-    return '{"type":"FeatureCollection","features":[' + ",".join(feature_texts) + "]}\n"
+    return ALL_GEOJSON.text(feature_texts)
 
 
 def geojson_feature(c: Community, site_url: str = "") -> dict[str, Any]:
@@ -85,7 +110,7 @@ def csv_text(communities: list[Community], site_url: str = "") -> str:
 
 
 def csv_header() -> str:
-    return ",".join(CSV_FIELDS) + "\n"
+    return ALL_CSV.head
 
 
 def csv_line(c: Community, site_url: str = "") -> str:

@@ -229,6 +229,8 @@ class KeptValues:
             self.made += 1
         self._new[key] = value
 
-    def save(self) -> None:
-        if self._new.keys() != self._old.keys() or any(self._old.get(k) is not v for k, v in self._new.items()):
-            self.store.save(self._new)
+    def save(self, keep_unused: bool = False) -> None:
+        """`keep_unused` keeps what this build did not ask for too (it asked about only some records)."""
+        new = {**self._old, **self._new} if keep_unused else self._new
+        if new.keys() != self._old.keys() or any(self._old.get(k) is not v for k, v in new.items()):
+            self.store.save(new)

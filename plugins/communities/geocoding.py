@@ -625,7 +625,7 @@ def _lookup(conf: dict[str, Any], geocoder: Any, **kwargs: Any) -> OnlineLookup:
 
 def place_communities(communities: list[model.Community], conf: dict[str, Any], *, online: bool | None = None,
                       geocoder: Any = None, progress: bool = False,
-                      memory: Path | None = None) -> tuple[list[model.Community], list[Problem]]:
+                      memory: Path | None = None, keep_unused: bool = False) -> tuple[list[model.Community], list[Problem]]:
     """The build's geocode stage: every community with a point where one can be found, and the Problems.
 
     Offline (the default) it reads the record, the cache and the gazetteer, and never
@@ -634,6 +634,7 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
     while the record's kind and location (and, for an outcome with problems, its bytes),
     the geocode cache, the country boxes, the settings and this code are unchanged:
     most builds then never load the gazetteer, even when descriptions were edited.
+    `keep_unused` keeps what is remembered of records not given (a quick rebuild places only the changed ones).
     """
     online = bool(conf["COMMUNITIES_GEOCODE_ONLINE"]) if online is None else online
     src, problems = open_sources(conf)
@@ -644,7 +645,7 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
             problems.append(Problem("pelican.conf.py", 1, 1, "COMMUNITIES_GEOCODER", str(exc),
                                     "Fix the geocoder settings, or build offline.", ERROR, "geocoder"))
     if memory is not None and not online:
-        outcomes = _remembered_outcomes(communities, src, conf, memory)
+        outcomes = _remembered_outcomes(communities, src, conf, memory, keep_unused)
     else:
         outcomes = list(_iter_outcomes(communities, src, service_first=False, progress=progress))
     if src.added and not any(p.rule == "geocode-cache" for p in problems):
@@ -658,7 +659,8 @@ def place_communities(communities: list[model.Community], conf: dict[str, Any], 
     return [o.community for o in outcomes], problems + [p for o in outcomes for p in o.problems]
 
 
-def _remembered_outcomes(communities: list[model.Community], src: Sources, conf: dict[str, Any], memory: Path) -> list[Outcome]:
+def _remembered_outcomes(communities: list[model.Community], src: Sources, conf: dict[str, Any], memory: Path,
+                         keep_unused: bool = False) -> list[Outcome]:
     data = [settings.project_path(conf, name).read_bytes() if settings.project_path(conf, name).exists() else b""
             for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
     code = code_fingerprint("geocoding.py", "geonames.py", "model.py", "records.py")
@@ -678,7 +680,7 @@ def _remembered_outcomes(communities: list[model.Community], src: Sources, conf:
         point, source, detail, found, _digest = remembered
         public = without_private(community)
         outcomes.append(Outcome(model.with_point(public, point) if point else public, source, detail, found))
-    kept.save()
+    kept.save(keep_unused)
     return outcomes
 
 

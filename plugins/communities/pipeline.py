@@ -7,7 +7,7 @@ and the tests all see exactly the same records and the same problems.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Loaded:
     vocabulary: dict[str, dict[str, str]]
     files: int
     today: dt.date
+    facts: dict[str, validation.Facts] = field(default_factory=dict)  # by path, for the next build's quick rebuild
 
     @property
     def ok(self) -> bool:
@@ -45,13 +46,13 @@ def today_from(conf: dict[str, Any]) -> dt.date:
     return dt.date.fromisoformat(value) if value else dt.date.today()
 
 
-def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool | None = None) -> Loaded:
+def load(conf: dict[str, Any], *, paths: list[Path] | list[str] | None = None, online: bool | None = None) -> Loaded:
     """Every record read, checked and placed; every problem collected, none raised."""
     today = today_from(conf)
     ctx, problems = validation.Context.from_files(
         settings.project_path(conf, "COMMUNITIES_SCHEMA"), settings.project_path(conf, "COMMUNITIES_TAGS"), today
     )
-    files = paths if paths is not None else records.community_files(settings.project_path(conf, "COMMUNITIES_DIR"))
+    files = paths if paths is not None else records.community_paths(settings.project_path(conf, "COMMUNITIES_DIR"))
     cache = settings.project_path(conf, "COMMUNITIES_CACHE_DIR") / "records"
     with timed("load and validate"):
         report = validation.validate_files(files, ctx, conf["COMMUNITIES_MAX_FILE_BYTES"], cache_path=cache,
@@ -63,4 +64,4 @@ def load(conf: dict[str, Any], *, paths: list[Path] | None = None, online: bool 
         placed, geo_problems = geocoding.place_communities(communities, conf, online=online, memory=cache.with_name("placed"))
     problems += geo_problems
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.field))
-    return Loaded(placed, problems, ctx.tags, report.files, today)
+    return Loaded(placed, problems, ctx.tags, report.files, today, report.facts)

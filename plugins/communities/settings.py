@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMMUNITIES_CACHE_DIR", ".cache/communities", "Where build caches live (parsed records, rendered Markdown, page fingerprints, compiled templates, and Pelican's own content cache in `pelican/`). Delete it for a cold build."),
     Setting("COMMUNITIES_WORKERS", 2, "Processes that parse and check new records and render community pages (forked, where the system can fork); 1 does everything in-process."),
     Setting("COMMUNITIES_SEARCH_INDEX", True, "Run Pagefind over the written site."),
+    Setting("COMMUNITIES_QUICK_REBUILD", True, "When the only change since the last build is to what some records' own pages show (a description, a contact, links, an older review), remake just those pages and the open data; False: always the full build. See docs/benchmarks.md."),
 )
 
 DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}

@@ -129,6 +129,7 @@ class Report:
     records: list[RawRecord]
     problems: list[Problem]
     files: int = 0
+    facts: dict[str, Facts] = field(default_factory=dict)  # by path: what the rules across records compared
 
     @property
     def ok(self) -> bool:
@@ -1081,4 +1082,4 @@ def _validate(names: list[str], ctx: Context, max_bytes: int, cache: RecordCache
         cache.save()
     if stamps is not None:
         stamps.save()
-    return Report(loaded, problems, len(names))
+    return Report(loaded, problems, len(names), {m.path: m.facts for m in members})

@@ -1,0 +1,214 @@
+"""Quick rebuilds: taken only when nothing but some records' own pages changed, and then the site a full build makes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from communities import exports, incremental
+from hypothesis import given
+from hypothesis import strategies as st
+from test_build import _own_cache_config, tree
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCH = "1795000000"  # 2026-11-18: the sample records' review dates stay as they are between builds
+
+# --- splicing a record's piece into a site-wide file ------------------------------------------
+
+pieces = st.lists(st.text(st.characters(codec="utf-8"), max_size=8), max_size=12)
+
+
+@given(old=pieces, new=pieces, joined=st.sampled_from([exports.ALL_JSON, exports.ALL_GEOJSON, exports.ALL_CSV]))
+def test_splicing_new_pieces_in_is_joining_them_afresh(old: list[str], new: list[str], joined: exports.Joined) -> None:
+    # A record keeps its place in the file (present or absent, as its listing key says); its piece may change.
+    new = [(n or "x") if o else "" for o, n in zip(old, new + old, strict=False)]
+    data = joined.text(old).encode("utf-8")
+    lengths = [incremental.utf8_len(p) for p in old]
+    assert incremental.expected_size(joined, lengths) == len(data)
+    replaced = {i: p.encode("utf-8") for i, p in enumerate(new) if p != old[i]}
+    assert incremental.splice(data, joined, lengths, replaced) == joined.text(new).encode("utf-8")
+
+
+def test_utf8_length_counts_bytes_not_characters() -> None:
+    assert incremental.utf8_len("Port Rìgh") == len("Port Rìgh".encode()) == 10
+    assert incremental.utf8_len("Leith") == 5
+
+
+# --- whole builds --------------------------------------------------------------------------
+
+# Edits that only the record's own page and the open data show.
+OWN_PAGE_EDITS = {
+    "description": ("We started in 2023", "We began, with a street party on Easter Road, in 2023 — à la Leith"),
+    "website": ("website: https://leith.example.coop", "website: https://leith-co-op.example.org"),
+    "e-mail": ("email: hello@leith.example.coop", "email: swaps@leith.example.coop"),
+    "group": ("  members: 12", "  members: 14"),
+    "older review": ("Eleven swaps; the August", "Eleven swaps in all; the August"),
+    "co-op link": ("url: https://shore-bikes.example.coop", "url: https://shore-bike-workers.example.coop"),
+    "partner": ("  - name: Leith Co-op Members' Committee", "  - name: Leith Co-op Members' Committee\n  - name: Leith Library"),
+    "comment only": ("# yaml-language-server", "# Leith, edited by hand\n# yaml-language-server"),
+}
+# Edits a listing, count, chart, map or feed shows: the full build.
+LISTED_EDITS = {
+    "summary": ("summary: Neighbours in Leith", "summary: Friends and neighbours in Leith"),
+    "latest review": ("Road works on Easter Road", "Road works on Easter Road and Leith Walk"),
+    "co-op added": ("    sector: housing\n", "    sector: housing\n  - name: Portobello Bakers\n    sector: food\n"),
+    "reviewed": ("last_reviewed: 2025-06-01", "last_reviewed: 2026-06-01"),
+}
+
+
+class Site:
+    """A copy of the sample records, built into one output folder with its own caches, as a contributor builds."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.data = tmp_path / "records"
+        shutil.copytree(ROOT / "data/communities", self.data)
+        (tmp_path / "kept").mkdir()
+        self.conf = _own_cache_config(tmp_path / "kept")
+        self.out = tmp_path / "out"
+        self.colds = 0
+
+    def build(self, output: Path | None = None, conf: Path | None = None, ok: bool = True, **env: str) -> str:
+        result = subprocess.run([sys.executable, str(ROOT / "scripts/build"), "--output", str(output or self.out), "--communities",
+                                 str(self.data), "--no-search", "--verbose", "--config", str(conf or self.conf)],
+                                capture_output=True, text=True, cwd=ROOT, timeout=600,
+                                env={**os.environ, "SOURCE_DATE_EPOCH": EPOCH, **env})
+        assert (result.returncode == 0) == ok, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        path = self.data / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def assert_as_full_build(self, what: str) -> None:
+        """The output is byte for byte what a full build from nothing writes."""
+        self.colds += 1
+        folder = self.tmp / f"full{self.colds}"
+        folder.mkdir()
+        cold = folder / "out"
+        self.build(cold, _own_cache_config(folder, COMMUNITIES_QUICK_REBUILD="False"))
+        rebuilt, fresh = tree(self.out), tree(cold)
+        assert sorted(rebuilt) == sorted(fresh), what
+        assert [name for name in fresh if rebuilt[name] != fresh[name]] == [], what
+
+
+def quick(log: str, changed: int) -> bool:
+    return f"communities: quick rebuild: {changed} of " in log
+
+
+def full(log: str) -> bool:
+    return "communities: quick rebuild:" not in log and "communities: load and validate took" in log
+
+
+def test_an_edit_only_its_own_page_shows_is_a_quick_rebuild_of_the_site_a_full_build_makes(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    assert not quick(site.build(), 0)  # nothing to compare with yet
+    for what, (old, new) in OWN_PAGE_EDITS.items():
+        site.edit("leith.yaml", old, new)
+        log = site.build()
+        assert quick(log, 1), what
+        assert "communities: 1 pages rendered, 51 unchanged" in log, what
+        site.assert_as_full_build(what)
+    assert "Leith Library" in (site.out / "communities/leith/index.html").read_text(encoding="utf-8")
+    assert "swaps@leith.example.coop" in (site.out / "data/communities.csv").read_text(encoding="utf-8")
+
+
+def test_nothing_changed_is_a_quick_rebuild_that_writes_nothing(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    before = {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file() and "communities" in p.parts}
+    assert quick(site.build(), 0)
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_several_records_edited_at_once_are_spliced_in_their_places(tmp_path: Path) -> None:
+    import yaml
+
+    site = Site(tmp_path)
+    site.build()
+    names = sorted(p.name for p in site.data.glob("*.yaml"))
+    for name in (names[0], names[17], names[-1]):  # the first, a middle and the last piece of each site-wide file
+        record = yaml.safe_load((site.data / name).read_text(encoding="utf-8"))
+        record["description"] += "\n\nEdited: « le même », ü."
+        (site.data / name).write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    log = site.build()
+    assert quick(log, 3), log
+    site.assert_as_full_build("three records")
+
+
+@pytest.mark.parametrize("what", LISTED_EDITS)
+def test_an_edit_a_listing_shows_takes_the_full_build(tmp_path: Path, what: str) -> None:
+    site = Site(tmp_path)
+    site.build()
+    site.edit("leith.yaml", *LISTED_EDITS[what])
+    log = site.build()
+    assert full(log)
+    site.assert_as_full_build(what)
+
+
+def test_records_added_or_removed_take_the_full_build(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    (site.data / "leith.yaml").unlink()
+    assert full(site.build())
+    assert not (site.out / "communities/leith/index.html").exists()
+    shutil.copy(ROOT / "data/communities/leith.yaml", site.data / "leith.yaml")
+    assert full(site.build())
+    site.assert_as_full_build("added again")
+
+
+def test_another_day_or_a_changed_setting_takes_the_full_build(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    assert quick(site.build(), 0)
+    assert full(site.build(SOURCE_DATE_EPOCH=str(int(EPOCH) + 86400)))  # a review may fall due
+    assert quick(site.build(SOURCE_DATE_EPOCH=str(int(EPOCH) + 86400)), 0)
+    site.conf.write_text(site.conf.read_text(encoding="utf-8") + 'SITE_DESCRIPTION = "Described afresh."\n', encoding="utf-8")
+    assert full(site.build(SOURCE_DATE_EPOCH=str(int(EPOCH) + 86400)))
+
+
+def test_output_changed_by_hand_takes_the_full_build_which_mends_it(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    with (site.out / "data/communities.json").open("ab") as handle:
+        handle.write(b" ")
+    (site.out / "communities/leith/index.html").unlink()
+    site.edit("leith.yaml", *OWN_PAGE_EDITS["description"])
+    assert full(site.build())
+    site.assert_as_full_build("mended")
+
+
+def test_a_changed_record_with_an_error_is_reported_as_the_full_build_reports_it(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    site.edit("leith.yaml", "  members: 12", "  members: twelve")
+    log = site.build(ok=False)
+    assert full(log) and "leith.yaml" in log and "members" in log
+    site.edit("leith.yaml", "  members: twelve", "  members: 12")
+    assert quick(site.build(), 0)  # the failed build wrote nothing: the last snapshot still holds
+    site.assert_as_full_build("mended record")
+
+
+def test_a_build_that_fails_while_writing_leaves_no_snapshot(tmp_path: Path) -> None:
+    """Half-written output is not what the last snapshot says: the next build must be a full one."""
+    site = Site(tmp_path)
+    site.build()
+    snapshots = list((tmp_path / "kept" / "cache").glob("snapshot-*.pickle"))
+    assert len(snapshots) == 1
+    site.edit("leith.yaml", *LISTED_EDITS["summary"])
+    blocked = site.out / "data/communities.csv"
+    blocked.unlink()
+    blocked.mkdir()  # the listings are written, then the open data cannot be
+    site.build(ok=False)
+    assert not snapshots[0].exists()
+    blocked.rmdir()
+    site.edit("leith.yaml", *reversed(LISTED_EDITS["summary"]))  # the records are as the last snapshot said again
+    assert full(site.build())
+    assert snapshots[0].exists()
+    site.assert_as_full_build("after a failed build")
