@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,30 @@ pieces = st.lists(st.text(st.characters(codec="utf-8"), max_size=8), max_size=12
 
 
 @given(old=pieces, new=pieces, joined=st.sampled_from([exports.ALL_JSON, exports.ALL_GEOJSON, exports.ALL_CSV]))
-def test_splicing_new_pieces_in_is_joining_them_afresh(old: list[str], new: list[str], joined: exports.Joined) -> None:
+def test_splicing_new_pieces_into_a_file_is_joining_them_afresh(old: list[str], new: list[str], joined: exports.Joined) -> None:
     # A record keeps its place in the file (present or absent, as its listing key says); its piece may change.
     new = [(n or "x") if o else "" for o, n in zip(old, new + old, strict=False)]
-    data = joined.text(old).encode("utf-8")
-    lengths = [incremental.utf8_len(p) for p in old]
-    assert incremental.expected_size(joined, lengths) == len(data)
-    replaced = {i: p.encode("utf-8") for i, p in enumerate(new) if p != old[i]}
-    assert incremental.splice(data, joined, lengths, replaced) == joined.text(new).encode("utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "all.json"
+        path.write_bytes(joined.text(old).encode("utf-8"))
+        lengths = [incremental.utf8_len(p) for p in old]
+        assert incremental.expected_size(joined, lengths) == path.stat().st_size
+        replaced = {i: p.encode("utf-8") for i, p in enumerate(new) if p}
+        assert incremental.splice_file(path, joined, lengths, replaced) == (new != old)
+        assert path.read_bytes() == joined.text(new).encode("utf-8")
+        assert [p.name for p in Path(folder).iterdir()] == ["all.json"]
+
+
+def test_splicing_copies_through_a_buffer_where_the_kernel_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(incremental.os, "copy_file_range", refuse)
+    path = tmp_path / "all.csv"
+    path.write_text("head\nα,1\nβ,2\nγ,3\n", encoding="utf-8")
+    joined = exports.Joined("head\n", "", "")
+    assert incremental.splice_file(path, joined, [5, 5, 5], {1: "β,22\n".encode()})
+    assert path.read_text(encoding="utf-8") == "head\nα,1\nβ,22\nγ,3\n"
 
 
 def test_utf8_length_counts_bytes_not_characters() -> None:

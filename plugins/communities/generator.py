@@ -315,11 +315,10 @@ class CommunitiesGenerator(Generator):
             position = {path: i for i, path in enumerate(snapshot.records)}
             for k, (save_as, joined) in enumerate(_joined_files()):
                 lengths = [r.pieces[k] for r in snapshot.records.values()]
-                data = (root / save_as).read_bytes()
-                if len(data) != incremental.expected_size(joined, lengths):
+                if (root / save_as).stat().st_size != incremental.expected_size(joined, lengths):
                     raise RuntimeError(f"communities: {save_as} is not as the last build wrote it; build again for a full build")
-                out.write(save_as, incremental.splice(data, joined, lengths, {position[ch.path]: ch.texts[k].encode("utf-8")
-                                                                             for ch in quick.changes}))
+                incremental.splice_file(root / save_as, joined, lengths,
+                                        {position[ch.path]: ch.texts[k].encode("utf-8") for ch in quick.changes})
                 written[save_as] = _stamp(root / save_as)
             manifest.save()
             incremental.save(snapshot_path, dataclasses.replace(snapshot, records=kept, written=written))

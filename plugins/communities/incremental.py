@@ -22,7 +22,9 @@ rebuild with a full one, byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,17 +137,54 @@ def expected_size(joined: Joined, lengths: Iterable[int]) -> int:
             + utf8_len(joined.tail))
 
 
-def splice(data: bytes, joined: Joined, lengths: list[int], new: dict[int, bytes]) -> bytes:
-    """`data`, a file written as `joined` from pieces of these `lengths`, with the pieces at `new`'s positions replaced.
-
-    A replaced piece is present before and after (its listing key, which says whether the record is on the map, held).
-    """
-    out: list[bytes] = []
-    head, sep, done = utf8_len(joined.head), utf8_len(joined.sep), 0
+def _spans(joined: Joined, lengths: list[int], new: dict[int, bytes]) -> list[tuple[int, int, bytes]]:
+    """(where the piece starts, its length now, the new piece) for each record in `new`, in file order."""
+    head, sep, spans = utf8_len(joined.head), utf8_len(joined.sep), []
     for i in sorted(new):
         before = lengths[:i]  # the pieces before it, and a separator after each one present
-        start = head + sum(before) + sep * (i - before.count(0))
-        out += (data[done:start], new[i])
-        done = start + lengths[i]
-    out.append(data[done:])
-    return b"".join(out)
+        spans.append((head + sum(before) + sep * (i - before.count(0)), lengths[i], new[i]))
+    return spans
+
+
+def splice_file(path: Path, joined: Joined, lengths: list[int], new: dict[int, bytes]) -> bool:
+    """Replace the pieces at `new`'s positions in a file written as `joined` from pieces of these `lengths`.
+
+    Whether it changed. A replaced piece is present before and after (its listing key, which says whether
+    the record is on the map, held). The file is written anew beside the old and renamed over it; the unchanged stretches are copied by the kernel (os.copy_file_range) where it can: the 40 MB of
+    communities.json at 10,000 records then never pass through Python.
+    """
+    with path.open("rb", buffering=0) as src:
+        spans = [(start, length, piece) for start, length, piece in _spans(joined, lengths, new)
+                 if length != len(piece) or os.pread(src.fileno(), length, start) != piece]
+        if not spans:
+            return False
+        size = os.fstat(src.fileno()).st_size
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as dst:
+                done = 0
+                for start, length, piece in spans:
+                    _copy(src.fileno(), dst.fileno(), done, start - done)
+                    dst.write(piece)
+                    done = start + length
+                _copy(src.fileno(), dst.fileno(), done, size - done)
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return True
+
+
+def _copy(src: int, dst: int, offset: int, count: int) -> None:
+    """`count` bytes of `src` from `offset` appended to `dst`: in the kernel where it can, else through a buffer."""
+    while count > 0:
+        try:
+            copied = os.copy_file_range(src, dst, count, offset)
+        except (AttributeError, OSError):  # not Linux, or another file system: the plain way
+            copied = os.write(dst, os.pread(src, min(count, 1 << 24), offset))
+        if copied <= 0:
+            raise OSError(f"could not copy {count} bytes at {offset}")
+        offset += copied
+        count -= copied

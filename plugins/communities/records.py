@@ -606,8 +606,8 @@ def community_paths(directory: str | Path) -> list[str]:
         names = [entry.name for entry in entries if not entry.name.startswith(".") and entry.is_file()]
     if os.name != "posix":
         return [str(path) for path in sorted(folder / name for name in names)]  # paths compare without case there
-    base = str(folder)
-    return [os.path.join(base, name) for name in sorted(names)]  # str(folder / name), in the order sorted(paths) gives
+    base = os.path.join(str(folder), "")  # with its separator: str(folder / name) is then base + name
+    return [base + name for name in sorted(names)]  # in the order sorted(paths) gives
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
