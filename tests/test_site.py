@@ -257,7 +257,21 @@ def test_accessibility_details_of_the_page_chrome(built_site: Path) -> None:
     for figure in re.findall(r'<figure class="chart">.*?</figure>', stats, re.S):
         # The drawing is hidden from screen readers, which get the numbers once, from the table.
         assert '<svg' in figure and 'aria-hidden="true"' in figure.split("<svg", 1)[1].split(">", 1)[0]
-        assert '<div class="visually-hidden"><table>' in figure and figure.count("<caption>") == 1
+        assert '<div class="chart-table visually-hidden"><table class="data-table">' in figure and figure.count("<caption>") == 1
     deserts = html(built_site, "deserts/index.html")
     assert '<div class="table-scroll" role="region" aria-labelledby="deserts-caption" tabindex="0">' in deserts
 
+
+
+def test_no_page_skips_a_heading_level(built_site: Path) -> None:
+    """Screen-reader users move by headings: each page starts at h1 and never goes down more than one level at a time."""
+    skipped = {}
+    for path in sorted(built_site.rglob("*.html")):
+        rel = path.relative_to(built_site).as_posix()
+        if rel.startswith(("pagefind/", "theme/")):
+            continue
+        levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", path.read_text(encoding="utf-8"))]
+        jumps = [(a, b) for a, b in zip([0, *levels], levels, strict=False) if b > a + 1]
+        if jumps:
+            skipped[rel] = jumps
+    assert skipped == {}

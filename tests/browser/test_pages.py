@@ -66,3 +66,19 @@ def test_directory_name_filter_ignores_accents_and_case(page, site_url: str) -> 
     page.fill("#f-q", "RIGH CO-OP")
     assert [c["slug"] for c in _cards(page)] == ["port-righ"]
     assert page.locator(".card:visible .card-title").inner_text() == "Port Rìgh Co-operative Community"
+
+
+@pytest.mark.parametrize(("width", "drawn"), [(1024, True), (360, False)])
+def test_charts_are_drawn_on_wide_screens_and_tables_on_phones(page, site_url: str, width: int, drawn: bool) -> None:
+    """Drawn 640 units wide, a chart's labels would be 7 px high on a phone; its table says the same in the page's text size."""
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(site_url + "/stats/")
+    figure = page.locator("figure.chart").first
+    assert figure.locator("svg").is_visible() is drawn
+    # Visually hidden (1 px, clipped: still read by screen readers) beside the drawing, laid out without it.
+    hidden = figure.locator(".chart-table").evaluate("e => getComputedStyle(e).position === 'absolute' && e.offsetHeight <= 1")
+    assert hidden is drawn
+    if not drawn:
+        size = figure.locator("th").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 14
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # the page does not scroll sideways
