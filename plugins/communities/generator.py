@@ -129,6 +129,9 @@ class CommunitiesGenerator(Generator):
         self.output: Output | None = None
         self.map_work: mapping.MapWork | None = None
         self.quick: QuickRebuild | None = None
+        self.previous: incremental.Snapshot | None = None  # the last build's, read by the quick rebuild's check
+        self.paths: list[str] | None = None  # the record files, as that check listed them
+        self.theme_print = ""
 
     # --- phase one ----------------------------------------------------------------
     def generate_context(self) -> None:
@@ -144,7 +147,7 @@ class CommunitiesGenerator(Generator):
             gc.freeze()
 
     def _load(self) -> None:
-        loaded = pipeline.load(self.conf, online=self.conf["COMMUNITIES_GEOCODE_ONLINE"])
+        loaded = pipeline.load(self.conf, paths=self.paths, online=self.conf["COMMUNITIES_GEOCODE_ONLINE"])
         self.loaded = loaded
         if not loaded.ok:
             raise pipeline.BuildFailed(loaded.problems, loaded.files)
@@ -212,8 +215,14 @@ class CommunitiesGenerator(Generator):
         """What this build made from what, for the next build to tell whether a quick rebuild will do."""
         cat, loaded = self.catalogue, self.loaded
         assert cat is not None and loaded is not None
-        kept = {c.path: incremental.Kept(c.digest, loaded.facts.get(c.path), keys[c.slug], listed[c.slug], cat.region_of.get(c.slug),
-                                         tuple(incremental.utf8_len(t) for t in texts[c.slug])) for c in cat.communities}
+        # A record's entry is made from what its page key is made from: an unchanged key keeps the last build's entry.
+        last = self.previous.records if self.previous else {}
+        kept = {}
+        for c in cat.communities:
+            entry = last.get(c.path)
+            kept[c.path] = entry if entry is not None and entry.page_key == keys[c.slug] else incremental.Kept(
+                c.digest, loaded.facts.get(c.path), keys[c.slug], listed[c.slug], cat.region_of.get(c.slug),
+                tuple(incremental.utf8_len(t) for t in texts[c.slug]))
         own = {f"communities/{c.slug}/index.html" for c in cat.communities} | {f"data/communities/{c.slug}.json" for c in cat.communities}
         joined = {save_as for save_as, _ in _joined_files()}
         incremental.save(self._snapshot_path(out.root), incremental.Snapshot(
@@ -231,12 +240,12 @@ class CommunitiesGenerator(Generator):
             return None
         shared = self._shared_fingerprint(ctx.tags)
         root = Path(self.output_path)
-        snapshot = incremental.load(self._snapshot_path(root), self._conditions(shared, today))
-        if snapshot is None or not incremental.intact(snapshot, root):
+        self.previous = snapshot = incremental.load(self._snapshot_path(root))
+        if snapshot is None or snapshot.conditions != self._conditions(shared, today) or not incremental.intact(snapshot, root):
             return None
         cache_dir = settings.project_path(conf, "COMMUNITIES_CACHE_DIR")
         stamps = validation.Stamps(cache_dir / "stamps.pickle")  # shared with validation: one file per record, one stamp
-        paths = records.community_paths(settings.project_path(conf, "COMMUNITIES_DIR"))
+        self.paths = paths = records.community_paths(settings.project_path(conf, "COMMUNITIES_DIR"))
         changed = incremental.changed_files(snapshot, paths, stamps)
         if changed is None or len(changed) > incremental.MAX_CHANGED or snapshot.looked_across(changed):
             return None
@@ -334,13 +343,14 @@ class CommunitiesGenerator(Generator):
 
         Templates, catalogs and this plugin's own code all shape a page: a change to any re-renders every page.
         """
-        theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
-                       + _tree_fingerprint(Path(__file__).parent, "*.py"))
+        if not self.theme_print:  # once a build: the quick rebuild's check and the full build both ask
+            self.theme_print = (_tree_fingerprint(Path(self.theme) / "templates") + _tree_fingerprint(Path(self.theme) / "translations")
+                                + _tree_fingerprint(Path(__file__).parent, "*.py"))
         # Every plain setting, Pelican's and ours (any may be shown: SITE_DESCRIPTION is, in every page's head);
         # ours as resolved, defaults included. The settings name the vocabulary and the schema; their contents
         # are shown too (tags index, join form).
         schema = settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes()
-        return _fingerprint(theme_print, rendering.library_versions(), settings.plain_settings(self.settings, _NOT_SHOWN),
+        return _fingerprint(self.theme_print, rendering.library_versions(), settings.plain_settings(self.settings, _NOT_SHOWN),
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
                             vocabulary, hashlib.sha256(schema).hexdigest())
 
