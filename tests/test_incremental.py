@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,42 @@ def test_news_whose_summary_links_to_other_content_still_allows_a_quick_rebuild(
     site.assert_as_full_build("news with a link")
     feed = (site.out / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
     assert "{filename}" not in feed and "/resources/how-to-start/" in feed  # the build never reads a summary too early
+
+
+def test_a_record_another_run_read_since_the_last_build_is_still_seen_as_changed(tmp_path: Path) -> None:
+    """scripts/validate, a failed build and a build into another folder all note the records' stamps and digests.
+
+    What they noted is the file now, not what the last build here was made from.
+    """
+    site = Site(tmp_path)
+    site.build()
+    site.edit("sneinton.yaml", "  email: ", "  email: broken ")
+    time.sleep(2.5)  # the stamps a run notes now are trusted (older than validation.Stamps.RACY_SECONDS)
+    site.build(ok=False)
+    assert "sneinton.yaml" in site.build(ok=False)  # still an error, however often one builds
+    site.edit("sneinton.yaml", "  email: broken ", "  email: ")
+    site.edit("leith.yaml", *LISTED_EDITS["summary"])
+    time.sleep(2.5)
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/validate"), "--config", str(site.conf), str(site.data)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600, env={**os.environ, "SOURCE_DATE_EPOCH": EPOCH})
+    assert result.returncode == 0, result.stdout + result.stderr
+    site.build(tmp_path / "elsewhere")
+    assert full(site.build())
+    site.assert_as_full_build("edited, then read by other runs")
+
+
+def test_a_community_page_deleted_by_hand_is_made_again(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    (site.out / "communities/brixton/index.html").unlink()  # its folder stays
+    assert full(site.build())
+    site.assert_as_full_build("page deleted")
+
+
+def test_a_removed_record_leaves_no_empty_folder(tmp_path: Path) -> None:
+    site = Site(tmp_path)
+    site.build()
+    (site.data / "wrexham.yaml").unlink()
+    site.build()
+    assert not (site.out / "communities/wrexham").exists()
+    site.assert_as_full_build("removed")

@@ -674,6 +674,11 @@ class Manifest:
     def save(self) -> None:
         for gone in set(self.old) - set(self.new):
             (self.root / gone).unlink(missing_ok=True)
+            folder = (self.root / gone).parent
+            with contextlib.suppress(OSError):  # a folder that still holds something stays
+                while folder != self.root:
+                    folder.rmdir()
+                    folder = folder.parent
         if self.new != self.old:
             self.store.save(self.new)
         self.writing.unlink(missing_ok=True)

@@ -89,14 +89,16 @@ def forget(path: Path) -> None:
 def changed_files(snapshot: Snapshot, paths: list[str], stamps: Stamps) -> dict[str, bytes] | None:
     """The files whose bytes differ from the snapshot's, with those bytes; None when files came or went.
 
-    A file whose stamp (size, times, inode) is unchanged is not read (validation.Stamps).
+    A file whose stamp (size, times, inode) is unchanged, with the digest the snapshot has, is not read
+    (validation.Stamps). Other runs note stamps too (scripts/validate, a build that failed, a build into
+    another folder), so a stamp that holds says what the file is now, not that the last build here saw it.
     """
     if len(paths) != len(snapshot.records) or not all(p in snapshot.records for p in paths):
         return None
     changed: dict[str, bytes] = {}
     for path in paths:
         digest, stamp = stamps.unchanged(path)
-        if digest is None:
+        if digest is None or digest != snapshot.records[path].digest:
             raw, _ = records.read_bytes(path)
             if raw is None:
                 return None  # unreadable now: the full build says why
@@ -118,13 +120,13 @@ def intact(snapshot: Snapshot, root: Path) -> bool:
             return False
     if not all(os.path.exists(root / save_as) for save_as in snapshot.others):
         return False
-    try:  # one listing per folder, not 20,000 checks
-        pages = set(os.listdir(root / "communities"))
+    try:  # one listing for the data files, not 10,000 checks
         data = set(os.listdir(root / "data" / "communities"))
     except OSError:
         return False
     slugs = [records.slug_of(path) for path in snapshot.records]
-    return all(s in pages for s in slugs) and all(f"{s}.json" in data for s in slugs)
+    pages = os.path.join(root, "communities", "")
+    return all(f"{s}.json" in data for s in slugs) and all(os.path.isfile(f"{pages}{s}/index.html") for s in slugs)
 
 
 def utf8_len(text: str) -> int:
