@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import datetime as dt
 import gc
 import hashlib
 import json
@@ -64,7 +65,6 @@ def _joined_files() -> tuple[tuple[str, exports.Joined], ...]:
 class Change:
     """A record a quick rebuild makes again: its community as placed, and what its files are made from."""
 
-    path: str
     community: Community
     review_due: bool
     region: str | None
@@ -77,7 +77,7 @@ class QuickRebuild:
     """What a quick rebuild found in phase one, for phase two to write."""
 
     snapshot: incremental.Snapshot
-    today: Any
+    today: dt.date
     vocabulary: dict[str, dict[str, str]]
     changes: tuple[Change, ...]
 
@@ -202,7 +202,7 @@ class CommunitiesGenerator(Generator):
     def _snapshot_path(self, root: Path) -> Path:
         return settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / f"snapshot-{_fingerprint(str(root.resolve()))[:12]}.pickle"
 
-    def _conditions(self, shared: str, today: Any) -> str:
+    def _conditions(self, shared: str, today: dt.date) -> str:
         """Everything besides the records that a quick rebuild needs to be as the last build left it."""
         geodata = [settings.project_path(self.conf, name) for name in ("COMMUNITIES_GEOCODE_CACHE", "COMMUNITIES_COUNTRY_BOUNDS")]
         # The content folder's files, not the articles Pelican made of them: a summary read before Pelican mends its
@@ -263,7 +263,7 @@ class CommunitiesGenerator(Generator):
         return QuickRebuild(dataclasses.replace(snapshot, problems=tuple(problems)), today, ctx.tags, tuple(changes))
 
     def _changes(self, snapshot: incremental.Snapshot, changed: dict[str, bytes], ctx: validation.Context, shared: str,
-                 today: Any) -> tuple[list[Change], list[Any]] | None:
+                 today: dt.date) -> tuple[list[Change], list[Any]] | None:
         """Each changed record read, checked, placed and keyed as the full build would; None if a listing would change.
 
         A record with an error also takes the full build, so that errors are reported as they always are.
@@ -295,7 +295,7 @@ class CommunitiesGenerator(Generator):
             if [bool(n) for n in pieces] != [bool(n) for n in kept.pieces]:
                 return None
             page_key = _fingerprint(shared, *self._page_inputs(c, due, kept.region))
-            changes.append(Change(c.path, c, due, kept.region, kept._replace(digest=c.digest, page_key=page_key, pieces=pieces), texts))
+            changes.append(Change(c, due, kept.region, kept._replace(digest=c.digest, page_key=page_key, pieces=pieces), texts))
         return changes, fresh
 
     def _write_quick(self, quick: QuickRebuild) -> None:
@@ -320,14 +320,14 @@ class CommunitiesGenerator(Generator):
                                       (f"data/communities/{c.slug}.json", change.texts[0] + "\n")):
                     out.write(save_as, text)
                     manifest.stale(save_as, change.kept.page_key)
-                kept[change.path] = change.kept
+                kept[c.path] = change.kept
             position = {path: i for i, path in enumerate(snapshot.records)}
             for k, (save_as, joined) in enumerate(_joined_files()):
                 lengths = [r.pieces[k] for r in snapshot.records.values()]
                 if (root / save_as).stat().st_size != incremental.expected_size(joined, lengths):
                     raise RuntimeError(f"communities: {save_as} is not as the last build wrote it; build again for a full build")
                 incremental.splice_file(root / save_as, joined, lengths,
-                                        {position[ch.path]: ch.texts[k].encode("utf-8") for ch in quick.changes})
+                                        {position[ch.community.path]: ch.texts[k].encode("utf-8") for ch in quick.changes})
                 written[save_as] = _stamp(root / save_as)
             manifest.save()
             incremental.save(snapshot_path, dataclasses.replace(snapshot, records=kept, written=written))
@@ -354,7 +354,7 @@ class CommunitiesGenerator(Generator):
                             {k: v for k, v in self.conf.items() if k.startswith("COMMUNITIES_") and k not in _NOT_SHOWN},
                             vocabulary, hashlib.sha256(schema).hexdigest())
 
-    def _page_base(self, today: Any, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def _page_base(self, today: dt.date, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
         """What every page's template is given; a community page needs no more (a quick rebuild has no catalogue)."""
         return {
             **self.context,
