@@ -10,9 +10,9 @@ import pickle
 import shutil
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> None:
@@ -21,13 +21,22 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> Non
     The file keeps its permissions. `durable` also flushes the data and the rename
     to disk, for committed data such as the geocode cache.
     """
+    with replacing(path, durable=durable) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def replacing(path: Path, *, durable: bool = False) -> Iterator[BinaryIO]:
+    """A new file beside `path`, renamed over it when the block ends (atomic_write, written piece by piece).
+
+    If the block fails, the temporary file is removed and `path` is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            yield handle
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -22,9 +22,7 @@ rebuild with a full one, byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from typing import NamedTuple
 
 from . import records
 from .exports import Joined
-from .files import code_fingerprint, read_cache, write_cache
+from .files import code_fingerprint, read_cache, replacing, write_cache
 from .problems import Problem
 from .validation import Facts, Stamps
 
@@ -161,21 +159,15 @@ def splice_file(path: Path, joined: Joined, lengths: list[int], new: dict[int, b
         if not spans:
             return False
         size = os.fstat(src.fileno()).st_size
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb", buffering=0) as dst:
-                done = 0
-                for start, length, piece in spans:
-                    _copy(src.fileno(), dst.fileno(), done, start - done)
-                    dst.write(piece)
-                    done = start + length
-                _copy(src.fileno(), dst.fileno(), done, size - done)
-            os.chmod(tmp, os.stat(path).st_mode & 0o777)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with replacing(path) as dst:
+            done = 0
+            for start, length, piece in spans:
+                dst.flush()  # what was written goes before what the kernel copies next
+                _copy(src.fileno(), dst.fileno(), done, start - done)
+                dst.write(piece)
+                done = start + length
+            dst.flush()
+            _copy(src.fileno(), dst.fileno(), done, size - done)
     return True
 
 
