@@ -69,6 +69,20 @@ def test_kept_values_are_made_once_and_dropped_when_no_build_asks_for_them(tmp_p
     assert files.ShardedStore(tmp_path / "kept", "v1").load() == {"a": "A"}
 
 
+def test_kept_values_asked_for_a_few_keys_read_and_rewrite_only_their_shards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = {f"key-{i}": i for i in range(300)}
+    files.ShardedStore(tmp_path / "kept", "v1").save(entries)
+    read: list[Path] = []
+    real = files.read_cache
+    monkeypatch.setattr(files, "read_cache", lambda path, *a: (read.append(path), real(path, *a))[1])
+    few = files.KeptValues(tmp_path / "kept", "v1", keys=["key-1", "key-new"])
+    assert 1 <= len(read) <= 2
+    assert few.peek("key-1") == 1 and few.peek("key-2") in (None, 2)  # key-2 only if it shares a shard
+    few.put("key-new", "new")
+    few.save()  # nothing it did not read is lost: the other entries of those shards, and every other shard
+    assert files.ShardedStore(tmp_path / "kept", "v1").load() == {**entries, "key-new": "new"}
+
+
 def test_the_single_file_cache_a_store_replaced_is_removed(tmp_path: Path) -> None:
     (tmp_path / "markdown.pickle").write_bytes(b"x" * 1000)
     (tmp_path / "pages-abc.json").write_text("{}")

@@ -202,21 +202,38 @@ def atom_feed(communities: list[Community], site_url: str, site_name: str, title
         f"<updated>{updated}</updated>",
         f"<author><name>{escape(site_name)}</name></author>",
     ]
-    for c in dated:
-        url = community_url(site_url, c.slug)
-        parts += [
-            "<entry>",
-            f"<title>{escape(c.name)}</title>",
-            f'<link href="{escape(url)}" rel="alternate"/>',
-            f"<id>{escape(url if site_url else 'urn:cooperative-communities:' + c.slug)}</id>",
-            f"<updated>{c.joined}T00:00:00Z</updated>",
-            f"<published>{c.joined}T00:00:00Z</published>",
-            f'<summary type="text">{escape(c.summary)}</summary>',
-            *(f'<category term="{escape(t)}"/>' for t in c.tags),
-            "</entry>",
-        ]
+    parts += [atom_entry(c, site_url) for c in dated]
     parts.append("</feed>")
     return "\n".join(parts) + "\n"
+
+
+def atom_entry(c: Community, site_url: str) -> str:
+    """A community's entry in the feed of new communities."""
+    url = community_url(site_url, c.slug)
+    return "\n".join([
+        "<entry>",
+        f"<title>{escape(c.name)}</title>",
+        f'<link href="{escape(url)}" rel="alternate"/>',
+        f"<id>{escape(url if site_url else 'urn:cooperative-communities:' + c.slug)}</id>",
+        f"<updated>{c.joined}T00:00:00Z</updated>",
+        f"<published>{c.joined}T00:00:00Z</published>",
+        f'<summary type="text">{escape(c.summary)}</summary>',
+        *(f'<category term="{escape(t)}"/>' for t in c.tags),
+        "</entry>",
+    ])
+
+
+def atom_entry_in(feed: bytes, slug: str, site_url: str) -> bytes | None:
+    """The community's entry as atom_feed wrote it into `feed`, or None when the feed does not list it.
+
+    A quick rebuild replaces it with the entry for the edited record: the feed's order is by `joined`, which it keeps.
+    """
+    link = f'\n<link href="{escape(community_url(site_url, slug))}" rel="alternate"/>\n'.encode()
+    at = feed.find(link)
+    if at < 0:
+        return None
+    start, end = feed.rfind(b"\n<entry>\n", 0, at), feed.find(b"\n</entry>", at)
+    return feed[start + 1 : end + len(b"\n</entry>")] if start >= 0 and end >= 0 else None
 
 
 def sitemap(urls: list[str]) -> str:

@@ -10,7 +10,7 @@ import pickle
 import shutil
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -174,6 +174,7 @@ class ShardedStore:
         self.version = version
         self.shards = shards
         self._read: list[dict[str, Any]] = [{} for _ in range(shards)]
+        self._only: set[int] | None = None  # the shards load() read, when it was asked for some keys
         if folder is not None:  # the single file this folder replaced (2026-11), tens of megabytes nobody reads
             for old in (folder.with_name(folder.name + ".pickle"), folder.with_name(folder.name + ".json")):
                 with contextlib.suppress(OSError):
@@ -183,11 +184,17 @@ class ShardedStore:
         assert self.folder is not None
         return self.folder / f"{index:02x}.pickle"
 
-    def load(self) -> dict[str, Any]:
+    def shard_of(self, key: str) -> int:
+        return zlib.crc32(key.encode("utf-8")) % self.shards
+
+    def load(self, keys: Iterable[str] | None = None) -> dict[str, Any]:
+        """Every entry; or, given `keys`, those of the shards that hold them (save() then rewrites no other shard)."""
         merged: dict[str, Any] = {}
+        if keys is not None:
+            self._only = {self.shard_of(k) for k in keys}
         if self.folder is None or not self.folder.is_dir():
             return merged
-        for i in range(self.shards):
+        for i in range(self.shards) if self._only is None else sorted(self._only):
             stored = read_cache(self._path(i), self.version)
             if isinstance(stored, dict):
                 self._read[i] = stored
@@ -199,8 +206,10 @@ class ShardedStore:
             return
         buckets: list[dict[str, Any]] = [{} for _ in range(self.shards)]
         for key, value in entries.items():
-            buckets[zlib.crc32(key.encode("utf-8")) % self.shards][key] = value
+            buckets[self.shard_of(key)][key] = value
         for i, bucket in enumerate(buckets):
+            if self._only is not None and i not in self._only:
+                continue  # not read, so not known: left as it is
             if bucket != self._read[i]:  # values read unchanged compare by identity: cheap
                 write_cache(self._path(i), self.version, bucket)
                 self._read[i] = bucket
@@ -214,9 +223,11 @@ class KeptValues:
     data texts and the geocode stage's outcomes.
     """
 
-    def __init__(self, folder: Path, version: str) -> None:
+    def __init__(self, folder: Path, version: str, keys: Iterable[str] | None = None) -> None:
+        """`keys`: the only keys this build will get or put (a quick rebuild's few), so only their shards are read."""
         self.store = ShardedStore(folder, version)
-        self._old: dict[str, Any] = self.store.load()
+        self._old: dict[str, Any] = self.store.load(keys)
+        self.partial = keys is not None
         self._new: dict[str, Any] = {}
         self.made = 0
 
@@ -240,6 +251,6 @@ class KeptValues:
 
     def save(self, keep_unused: bool = False) -> None:
         """`keep_unused` keeps what this build did not ask for too (it asked about only some records)."""
-        new = {**self._old, **self._new} if keep_unused else self._new
+        new = {**self._old, **self._new} if keep_unused or self.partial else self._new
         if new.keys() != self._old.keys() or any(self._old.get(k) is not v for k, v in new.items()):
             self.store.save(new)

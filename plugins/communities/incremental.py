@@ -1,20 +1,24 @@
-"""Quick rebuilds: when a few records changed and nothing a listing shows of them did, only their own files are made.
+"""Quick rebuilds: when a few records changed and where listings show them did not, only what shows them is made.
 
 The full build holds every record in memory, which costs about a second at 10,000
 records even when one file changed. After each build a snapshot keeps, for every
 record, what the next build needs to decide without that: the file's digest, the
-facts the rules across records compare, its page and listing keys, its region and
-the length of its piece of each site-wide data file; and the build's warnings. A rebuild whose
-changes stay inside some records' own pages (a description, contact details, links,
-an older review) checks only those files, renders only their pages and splices their
-new pieces into the site-wide files. Anything else takes the full build, which
-writes a new snapshot:
+facts the rules across records compare, its page, listing and placement keys, its
+region and the length of its piece of each site-wide data file; the stamps of every
+other file it wrote; and the build's warnings. A rebuild whose changes stay inside some
+records' own pages (a description, contact details, links, an older review) checks only
+those files, renders only their pages and splices their new pieces into the site-wide
+files. One that also changes the words listings show of a record (its summary, a
+commitment's title, measure, target or latest note), but not where or how often they
+show it, replaces its card, library entries and feed entry where the last build wrote
+them (each a whole piece of HTML or XML that names its record). Anything else takes the
+full build, which writes a new snapshot:
 
 - a record added, removed or renamed, or more than MAX_CHANGED changed;
-- a change that a listing, count, chart, map or feed shows (its listing key differs);
+- a change to where a listing, count, chart, map or feed shows a record (its placement key differs);
 - a change the rules across records look at (its name, kind or coordinates);
 - another day, a template, a setting, the vocabulary, the schema, the geocode data, the news, this code;
-- an output file that is not as the last build left it.
+- an output file that is not as the last build left it, or a card the build no longer keeps.
 
 tests/test_incremental.py edits every part of a record and compares the quick
 rebuild with a full one, byte for byte.
@@ -22,6 +26,8 @@ rebuild with a full one, byte for byte.
 
 from __future__ import annotations
 
+import itertools
+import mmap
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +51,7 @@ class Kept(NamedTuple):
     facts: Facts | None
     page_key: str
     listing_key: str
+    placement_key: str  # what decides where listings show it (the listing key holds this and the words shown)
     region: str | None
     pieces: tuple[int, ...]  # UTF-8 length of its piece of each site-wide file; 0: not in that file
 
@@ -55,8 +62,7 @@ class Snapshot:
 
     conditions: str  # everything besides the records that the output depends on
     records: dict[str, Kept]  # by path, in the order the site-wide files list them
-    written: dict[str, tuple[int, int]]  # the site-wide files as written: (size, mtime_ns)
-    others: tuple[str, ...]  # every other file the full build wrote besides the records' own
+    written: dict[str, tuple[int, int]]  # every file the full build wrote besides the records' own, as written: (size, mtime_ns)
     problems: tuple[Problem, ...]  # the warnings, which a quick rebuild logs again
 
     def looked_across(self, paths: Iterable[str]) -> bool:
@@ -116,8 +122,6 @@ def intact(snapshot: Snapshot, root: Path) -> bool:
             return False
         if (st.st_size, st.st_mtime_ns) != (size, mtime):
             return False
-    if not all(os.path.exists(root / save_as) for save_as in snapshot.others):
-        return False
     try:  # one listing for the data files, not 10,000 checks
         data = set(os.listdir(root / "data" / "communities"))
     except OSError:
@@ -146,18 +150,65 @@ def _spans(joined: Joined, lengths: list[int], new: dict[int, bytes]) -> list[tu
     return spans
 
 
+class Span(NamedTuple):
+    """A stretch of a file to replace."""
+
+    start: int
+    length: int
+    new: bytes
+
+
 def splice_file(path: Path, joined: Joined, lengths: list[int], new: dict[int, bytes]) -> bool:
     """Replace the pieces at `new`'s positions in a file written as `joined` from pieces of these `lengths`.
 
     Whether it changed. A replaced piece is present before and after (its listing key, which says whether
-    the record is on the map, held). The file is written anew beside the old and renamed over it; the unchanged stretches are copied by the kernel (os.copy_file_range) where it can: the 40 MB of
-    communities.json at 10,000 records then never pass through Python.
+    the record is on the map, held).
     """
     with path.open("rb", buffering=0) as src:
-        spans = [(start, length, piece) for start, length, piece in _spans(joined, lengths, new)
+        spans = [Span(start, length, piece) for start, length, piece in _spans(joined, lengths, new)
                  if length != len(piece) or os.pread(src.fileno(), length, start) != piece]
-        if not spans:
-            return False
+    return replace_spans(path, spans)
+
+
+def find_texts(root: Path, files: Iterable[str], texts: list[tuple[bytes, bytes]]) -> dict[str, list[Span]] | None:
+    """Where in these files each (old, new) pair's old text is, to be replaced by its new; None if one is in none of them.
+
+    Each old text is a whole card, library entry or feed entry, which names its record: it is found nowhere else.
+    """
+    found: dict[str, list[Span]] = {}
+    seen: set[bytes] = set()
+    for save_as in files:
+        spans = []
+        try:
+            with open(root / save_as, "rb") as handle:
+                if not os.fstat(handle.fileno()).st_size:
+                    continue  # nothing to map, nor to find
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:  # searched where it lies, not copied
+                    for old, new in texts:
+                        at = data.find(old)
+                        while at >= 0:
+                            spans.append(Span(at, len(old), new))
+                            seen.add(old)
+                            at = data.find(old, at + len(old))
+        except OSError:
+            return None
+        spans.sort()
+        if any(a.start + a.length > b.start for a, b in itertools.pairwise(spans)):
+            return None  # texts that overlap: not whole entries as the last build wrote them
+        if spans:
+            found[save_as] = spans
+    return found if all(old in seen for old, _ in texts) else None
+
+
+def replace_spans(path: Path, spans: list[Span]) -> bool:
+    """Replace these stretches of the file, taken in file order; whether there were any.
+
+    The file is written anew beside the old and renamed over it; the unchanged stretches are copied by the kernel
+    (os.copy_file_range) where it can: the 40 MB of communities.json at 10,000 records then never pass through Python.
+    """
+    if not spans:
+        return False
+    with path.open("rb", buffering=0) as src:
         size = os.fstat(src.fileno()).st_size
         with replacing(path) as dst:
             done = 0
