@@ -103,7 +103,7 @@ GOALS = (
 GOAL_N = 10_000
 
 # Our step -> the peers' like-for-like step, for the ratio columns.
-PEER_OF = {"cold": "cold", "nochange": "edit", "edit": "edit", "edit_summary": "edit"}
+PEER_OF = {"cold": "cold", "nochange": "edit", "edit": "edit", "edit_summary": "edit", "edit_name": "edit"}
 
 LABELS = {
     "validate": "Validation (`scripts/validate`), first run: no cache",
@@ -111,7 +111,8 @@ LABELS = {
     "cold": "Cold full build",
     "nochange": "Rebuild, nothing changed",
     "edit": "Rebuild, one record edited",
-    "edit_summary": "Rebuild, one record's summary edited (shown on listings)",
+    "edit_summary": "Rebuild, one record's summary edited (words listings show)",
+    "edit_name": "Rebuild, one record's name edited (where listings show it: the full build)",
     "pagefind": "Pagefind index",
     "map_html": "Map page HTML",
     "map_data": "Map data",
@@ -288,20 +289,27 @@ def _edit_record(path: Path, run: int) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-SUMMARY_EDIT = re.compile(r" \(edit \d+\)$")
+EDIT_MARK = re.compile(r" \(edit \d+\)$")
+
+
+def _mark(field: str, path: Path, run: int, limit: int) -> None:
+    """Mark a one-line field of the record with the run's number, in place of the last run's mark, within `limit` characters."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    i = next(i for i, line in enumerate(lines) if line.startswith(f"{field}:"))
+    value = EDIT_MARK.sub("", yaml.safe_load(lines[i])[field])
+    mark = f" (edit {run})"
+    lines[i] = f"{field}: " + json.dumps(value[: limit - len(mark)] + mark, ensure_ascii=False)
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def _edit_summary(path: Path, run: int) -> None:
-    """Mark the record's summary with the run's number, which cards show: the listings are made again too.
+    """The summary, which cards and the feed show: the words change, not where the record is listed."""
+    _mark("summary", path, run, 200)
 
-    The mark replaces the last run's, and the summary stays within the schema's 200 characters.
-    """
-    lines = path.read_text(encoding="utf-8").split("\n")
-    i = next(i for i, line in enumerate(lines) if line.startswith("summary:"))
-    summary = SUMMARY_EDIT.sub("", yaml.safe_load(lines[i])["summary"])
-    mark = f" (edit {run})"
-    lines[i] = "summary: " + json.dumps(summary[: 200 - len(mark)] + mark, ensure_ascii=False)
-    path.write_text("\n".join(lines), encoding="utf-8")
+
+def _edit_name(path: Path, run: int) -> None:
+    """The name, by which listings are sorted and the rules across records compare records: the full build."""
+    _mark("name", path, run, 120)
 
 
 @contextlib.contextmanager
@@ -351,6 +359,11 @@ def measure_edit_rebuild(ws: Workspace, runs: int) -> Measurement:
 def measure_summary_rebuild(ws: Workspace, runs: int) -> Measurement:
     """Like measure_edit_rebuild, but the edit shows on every listing that has the record's card."""
     return _measure_one_record_rebuild(ws, runs, "edit_summary", _edit_summary)
+
+
+def measure_name_rebuild(ws: Workspace, runs: int) -> Measurement:
+    """Like measure_edit_rebuild, but the edit may move the record in every listing that has it."""
+    return _measure_one_record_rebuild(ws, runs, "edit_name", _edit_name)
 
 
 def _measure_one_record_rebuild(ws: Workspace, runs: int, step: str, edit: Callable[[Path, int], None]) -> Measurement:
@@ -763,6 +776,7 @@ def bench_size(n: int, runs: int, work: Path, site: Path, browser: bool, log: Ca
         ("nochange", lambda: measure_nochange_rebuild(ws, runs)),
         ("edit", lambda: measure_edit_rebuild(ws, runs)),
         ("edit_summary", lambda: measure_summary_rebuild(ws, runs)),
+        ("edit_name", lambda: measure_name_rebuild(ws, runs)),
         ("pagefind", lambda: measure_pagefind(ws, runs)),
     ]
     for name, fn in steps:
@@ -866,7 +880,7 @@ def render_size(run: SizeRun) -> list[str]:
     lines = [f"## N = {run.n:,} communities", "",
              "| Step | Median | Min – max | Peak RSS | vs Hugo | vs plain Pelican | Goal (10,000) | Result |",
              "|---|---|---|---|---|---|---|---|"]
-    for step in ("validate", "validate_warm", "cold", "nochange", "edit", "edit_summary", "pagefind", "map_html", "map_data", "markers",
+    for step in ("validate", "validate_warm", "cold", "nochange", "edit", "edit_summary", "edit_name", "pagefind", "map_html", "map_data", "markers",
                  "filter"):
         if step not in run.ours:  # a step this run did not measure (e.g. results from an older harness)
             continue

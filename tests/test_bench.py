@@ -122,7 +122,7 @@ def test_map_files_reads_what_the_map_page_names(tmp_path):
     assert files == [(tmp_path / "data" / "map.json").resolve()]
 
 
-def test_summary_edit_marks_the_summary_only_and_keeps_it_valid_run_after_run(tmp_path):
+def test_summary_and_name_edits_mark_that_field_only_and_keep_it_valid_run_after_run(tmp_path):
     import yaml
 
     path = fakedata.write(1, tmp_path, seed=5)[0]
@@ -138,4 +138,9 @@ def test_summary_edit_marks_the_summary_only_and_keeps_it_valid_run_after_run(tm
         path.write_text("\n".join(longest), encoding="utf-8")
         harness._edit_summary(path, 7)
         assert yaml.safe_load(path.read_text(encoding="utf-8"))["summary"] == "x" * 191 + " (edit 7)"
+        path.write_text(before, encoding="utf-8")
+        for run in range(3):
+            harness._edit_name(path, run)
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            assert data == {**old, "name": f"{old['name']} (edit {run})"}
     assert path.read_text(encoding="utf-8") == before
