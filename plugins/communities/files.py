@@ -205,8 +205,9 @@ class ShardedStore:
         if self.folder is None:
             return
         buckets: list[dict[str, Any]] = [{} for _ in range(self.shards)]
+        crc32, shards = zlib.crc32, self.shards  # shard_of, inlined: a manifest saves 20,000 entries
         for key, value in entries.items():
-            buckets[self.shard_of(key)][key] = value
+            buckets[crc32(key.encode("utf-8")) % shards][key] = value
         for i, bucket in enumerate(buckets):
             if self._only is not None and i not in self._only:
                 continue  # not read, so not known: left as it is
