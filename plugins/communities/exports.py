@@ -213,7 +213,7 @@ def atom_entry(c: Community, site_url: str) -> str:
     return "\n".join([
         "<entry>",
         f"<title>{escape(c.name)}</title>",
-        f'<link href="{escape(url)}" rel="alternate"/>',
+        _entry_link(url),
         f"<id>{escape(url if site_url else 'urn:cooperative-communities:' + c.slug)}</id>",
         f"<updated>{c.joined}T00:00:00Z</updated>",
         f"<published>{c.joined}T00:00:00Z</published>",
@@ -223,12 +223,17 @@ def atom_entry(c: Community, site_url: str) -> str:
     ])
 
 
+def _entry_link(url: str) -> str:
+    """The line that names an entry's community: atom_entry writes it, atom_entry_in finds the entry by it."""
+    return f'<link href="{escape(url)}" rel="alternate"/>'
+
+
 def atom_entry_in(feed: bytes, slug: str, site_url: str) -> bytes | None:
     """The community's entry as atom_feed wrote it into `feed`, or None when the feed does not list it.
 
     A quick rebuild replaces it with the entry for the edited record: the feed's order is by `joined`, which it keeps.
     """
-    link = f'\n<link href="{escape(community_url(site_url, slug))}" rel="alternate"/>\n'.encode()
+    link = f"\n{_entry_link(community_url(site_url, slug))}\n".encode()
     at = feed.find(link)
     if at < 0:
         return None
